@@ -1,0 +1,98 @@
+"""The coarse-to-fine scale-recurrent network that every Table 1 variant is an instance of."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from srnlab.models.bottlenecks import State
+
+BodyFactory = Callable[..., nn.Module]
+BottleneckFactory = Callable[..., nn.Module]
+
+
+class ScaleRecurrentNet(nn.Module):
+    """SRN-DeblurNet: one body + bottleneck run from the coarsest scale to the finest.
+
+    At scale i the input is [B_i, up(I_{i+1})]; at the coarsest scale the previous estimate is the blurry
+    image itself (paper, Eq. 1 and the official code). The bottleneck's state is resized bilinearly from
+    scale to scale. `body` and `bottleneck` are factories (Hydra `_partial_` configs) because SC needs one
+    independent copy per scale and the bottleneck's width is the body's.
+
+    forward() accepts any H, W >= 1: each scale's input is edge-padded (bottom/right, as the official code)
+    to the body's size multiple and every output is cropped back.
+    """
+
+    def __init__(
+        self,
+        body: BodyFactory,
+        bottleneck: BottleneckFactory,
+        n_scales: int = 3,
+        ratio: float = 0.5,
+        share_weights: bool = True,
+        stop_grad: bool = True,
+        width_mult: float = 1.0,
+        in_channels: int = 3,
+    ) -> None:
+        super().__init__()
+        if n_scales < 1:
+            raise ValueError(f"n_scales must be >= 1, got {n_scales}")
+        if not 0.0 < ratio < 1.0:
+            raise ValueError(f"ratio must lie in (0, 1), got {ratio}")
+        self.n_scales, self.ratio, self.stop_grad, self.in_channels = n_scales, ratio, stop_grad, in_channels
+        n_copies = 1 if share_weights else n_scales
+        self.bodies = nn.ModuleList(
+            body(in_channels=2 * in_channels, out_channels=in_channels, width_mult=width_mult) for _ in range(n_copies)
+        )
+        width = self.bodies[0].bottleneck_channels
+        self.bottlenecks = nn.ModuleList(bottleneck(channels=width) for _ in range(n_copies))
+        self.reset_parameters()
+
+    @property
+    def share_weights(self) -> bool:
+        return len(self.bodies) == 1
+
+    def reset_parameters(self) -> None:
+        """Xavier-uniform weights and zero biases everywhere (official code's initialiser)."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def scale_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Image size at each scale, coarsest first; never below 1 pixel."""
+        factors = [self.ratio ** (self.n_scales - 1 - i) for i in range(self.n_scales)]
+        return [(max(1, round(height * f)), max(1, round(width * f))) for f in factors]
+
+    def forward(self, blur: Tensor) -> list[Tensor]:
+        if blur.dim() != 4 or blur.shape[1] != self.in_channels:
+            raise ValueError(f"expected a B x {self.in_channels} x H x W batch, got shape {tuple(blur.shape)}")
+        outputs: list[Tensor] = []
+        state: State = None
+        for i, size in enumerate(self.scale_sizes(*blur.shape[-2:])):
+            copy = min(i, len(self.bodies) - 1)
+            b_i = _resize(blur, size)
+            prev = b_i if not outputs else _resize(outputs[-1].detach() if self.stop_grad else outputs[-1], size)
+            out, state = self._run_scale(copy, torch.cat([b_i, prev], dim=1), state)
+            outputs.append(out)
+        return outputs
+
+    def _run_scale(self, copy: int, x: Tensor, state: State) -> tuple[Tensor, State]:
+        body, bottleneck = self.bodies[copy], self.bottlenecks[copy]
+        h, w = x.shape[-2:]
+        m = body.size_multiple
+        x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")
+        feats, skips = body.encode(x)
+        if state is not None:
+            state = tuple(_resize(s, feats.shape[-2:]) for s in state)
+        feats, state = bottleneck(feats, state)
+        return body.decode(feats, skips)[..., :h, :w], state
+
+
+def _resize(x: Tensor, size: tuple[int, int]) -> Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)

@@ -1,0 +1,79 @@
+"""`srn-summary`: parameter counts and forward FLOPs of every Table 1 variant, next to the paper's counts."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from dataclasses import dataclass
+
+import torch
+from hydra.utils import instantiate
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from srnlab.config import TABLE1_IDS, compose_config
+
+FLOP_SIZE = (720, 1280)  # one GOPRO frame (H, W)
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    id: str
+    name: str
+    params: int
+    paper_params: int | None
+    gflops: float
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def forward_gflops(net: nn.Module, size: tuple[int, int] = FLOP_SIZE) -> float:
+    """Forward GFLOPs (1 multiply-add = 2 FLOPs) for one image, counted on the meta device: no compute."""
+    meta_net = _to_meta(net)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        meta_net(torch.empty(1, meta_net.in_channels, *size, device="meta"))
+    return counter.get_total_flops() / 1e9
+
+
+def _to_meta(net: nn.Module) -> nn.Module:
+    """A shape-only twin of the network; the original keeps its weights and device."""
+    twin = copy.deepcopy(net)
+    return twin.to_empty(device="meta")
+
+
+def summarize(experiment_id: str, extra_overrides: tuple[str, ...] = ()) -> VariantSummary:
+    """Build the variant exactly as training would (full width, whatever the profile) and measure it."""
+    cfg = compose_config("train", [f"experiment=table1/{experiment_id}", "model.net.width_mult=1.0", *extra_overrides])
+    net = instantiate(cfg.model.net)
+    paper = cfg.variant.paper
+    return VariantSummary(
+        id=cfg.variant.id,
+        name=cfg.variant.name,
+        params=count_parameters(net),
+        paper_params=int(paper.params) if paper else None,
+        gflops=forward_gflops(net),
+    )
+
+
+def format_table(rows: list[VariantSummary]) -> str:
+    lines = [
+        "| id | model | params (ours) | params (paper) | GFLOPs @1280x720 |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        paper = f"{r.paper_params / 1e6:.2f}M" if r.paper_params else "-"
+        lines.append(f"| {r.id} | {r.name} | {r.params:,} | {paper} | {r.gflops:,.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("ids", nargs="*", default=list(TABLE1_IDS), help="Table 1 experiment ids (default: all)")
+    args = parser.parse_args(argv)
+    print(format_table([summarize(i) for i in args.ids]))
+
+
+if __name__ == "__main__":
+    main()
