@@ -45,3 +45,27 @@ format: $(STAMP) ## Apply ruff formatting and fixes
 
 params: $(STAMP) ## Parameter counts and GFLOPs of every Table 1 variant
 	$(BIN)/srn-summary
+
+data: $(STAMP) ## Synthesise the default blurry/sharp set into data/synthetic
+	$(BIN)/srn-synth --out data/synthetic
+
+bench-data: $(STAMP) ## Loader throughput (pairs/s) with 0, 1 and 2 workers
+	$(BIN)/python benchmarks/bench_data.py
+
+LOG_DIR ?= logs
+RESULTS := ablations/results/$(if $(filter synthetic,$(DATA)),$(PROFILE),$(PROFILE)-$(DATA))
+SWEEP_DIR := $(LOG_DIR)/table1/$(PROFILE)-$(DATA)
+
+reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants (PROFILE=mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= LAUNCHER=basic|joblib|submitit_slurm) and write the table
+	$(BIN)/srn-train --config-dir ablations --config-name table1 profile=$(PROFILE) data=$(DATA) \
+		$(if $(DATA_ROOT),data.root=$(DATA_ROOT)) paths.log_dir=$(LOG_DIR) hydra/launcher=$(LAUNCHER) $(ARGS)
+	$(BIN)/srn-table1 --runs $(SWEEP_DIR) --out $(RESULTS) --wandb-group table1-$(PROFILE)-$(DATA)
+
+table1: $(STAMP) ## Rebuild the table and plots from an existing sweep (same variables as reproduce-table1)
+	$(BIN)/srn-table1 --runs $(SWEEP_DIR) --out $(RESULTS) --wandb-group table1-$(PROFILE)-$(DATA)
+
+wandb-sync: $(STAMP) ## Upload every offline W&B run under logs/ and ablations/ (needs a network and `wandb login`)
+	find $(LOG_DIR) ablations -type d -name 'offline-run-*' -print0 | xargs -0 -r $(BIN)/wandb sync
+
+clean: ## Remove generated data and logs (keeps .venv and committed results)
+	rm -rf data logs outputs multirun

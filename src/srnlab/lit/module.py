@@ -1,0 +1,192 @@
+"""DeblurModule: the LightningModule every Table 1 variant trains in."""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_info
+from torch import Tensor
+
+from srnlab.jsonfiles import write_json
+from srnlab.lit.images import save_grid, triptych
+from srnlab.lit.losses import multiscale_mse
+from srnlab.lit.metrics import deblur_metrics, per_image_psnr, per_image_ssim, quantize
+from srnlab.lit.schedule import polynomial_decay
+
+
+class DeblurModule(pl.LightningModule):
+    """Trains and scores a ScaleRecurrentNet built from `net`, a plain dict of the Hydra net config.
+
+    Keeping the net's config (not the net) as a hyperparameter lets `load_from_checkpoint` rebuild the exact
+    variant with no Hydra config at hand, and lets a checkpoint say which variant it holds.
+    """
+
+    def __init__(
+        self,
+        net: dict[str, Any],
+        optimizer: dict[str, Any],
+        scheduler: dict[str, Any],
+        loss: dict[str, Any] | None = None,
+        recurrent_grad_clip: float | None = None,
+        variant: dict[str, Any] | None = None,
+        grid_images: int = 4,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = instantiate(net)
+        self.val_metrics = deblur_metrics("val/")
+        self.val_blur_metrics = deblur_metrics("val/blur_")
+        self.test_metrics = deblur_metrics("test/")
+        self.test_blur_metrics = deblur_metrics("test/blur_")
+        self.val_history: list[dict[str, float]] = []
+        self.test_records: list[dict[str, Any]] = []
+        self._grid_batches: list[tuple[Tensor, Tensor, Tensor]] = []
+        self._train_time_before = 0.0
+        self._fit_started = time.monotonic()
+
+    def forward(self, blur: Tensor) -> Tensor:
+        """The finest-scale estimate, the deblurred image."""
+        return self.net(blur)[-1]
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        outputs = self.net(batch["blur"])
+        loss = multiscale_mse(outputs, batch["sharp"], (self.hparams.loss or {}).get("scale_weights"))
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
+        return loss
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip the recurrent module's gradients alone (paper Sec. 4; off in the official code)."""
+        if self.hparams.recurrent_grad_clip:
+            params = [p for m in self.net.bottlenecks for p in m.parameters()]
+            norm = torch.nn.utils.clip_grad_norm_(params, self.hparams.recurrent_grad_clip)
+            self.log("train/recurrent_grad_norm", norm)
+
+    def _score(self, batch: dict[str, Tensor], metrics, blur_metrics) -> Tensor:
+        output = quantize(self(batch["blur"]))
+        metrics.update(output, batch["sharp"])
+        blur_metrics.update(batch["blur"], batch["sharp"])
+        return output
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        output = self._score(batch, self.val_metrics, self.val_blur_metrics)
+        if len(self._grid_batches) < self.hparams.grid_images:
+            self._grid_batches.append((batch["blur"][:1], output[:1], batch["sharp"][:1]))
+
+    def on_validation_epoch_end(self) -> None:
+        scores = {**self.val_metrics.compute(), **self.val_blur_metrics.compute()}
+        self.log_dict(scores, sync_dist=False)
+        self.val_metrics.reset()
+        self.val_blur_metrics.reset()
+        if not self.trainer.sanity_checking:
+            self.val_history.append({"step": self.global_step, **{k: float(v) for k, v in scores.items()}})
+            rank_zero_info(
+                f"step {self.global_step}: val/psnr {scores['val/psnr']:.2f} dB, ssim {scores['val/ssim']:.4f} "
+                f"(blurry input {scores['val/blur_psnr']:.2f} dB, {scores['val/blur_ssim']:.4f})"
+            )
+            self._write_progress()
+            self._log_grid()
+        self._grid_batches.clear()
+
+    @property
+    def train_time_s(self) -> float:
+        """Training wall time summed over every attempt of this run (resumes included)."""
+        return self._train_time_before + time.monotonic() - self._fit_started
+
+    def on_fit_start(self) -> None:
+        self._fit_started = time.monotonic()
+
+    def on_train_end(self) -> None:
+        self._write_progress()
+
+    def _write_progress(self) -> None:
+        """progress.json in the run folder: what the table and a resumed job read, whatever the strategy
+        (with ddp_spawn the trained module lives in another process)."""
+        if not self.trainer.is_global_zero:
+            return
+        progress = {"global_step": self.global_step, "train_time_s": self.train_time_s, "val_history": self.val_history}
+        write_json(Path(self.trainer.default_root_dir) / "progress.json", progress)
+
+    def _log_grid(self) -> None:
+        if not self._grid_batches or not self.trainer.is_global_zero:
+            return
+        grid = triptych(*_centre_crops(self._grid_batches))
+        out_dir = Path(self.trainer.default_root_dir) / "images"
+        path = save_grid(grid, out_dir / f"val_step{self.global_step:07d}.png")
+        for logger in self.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("val/grid", [str(path)], step=self.global_step, caption=["blur | output | sharp"])
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        output = self._score(batch, self.test_metrics, self.test_blur_metrics)
+        for i, name in enumerate(batch["name"]):
+            o, s, b = output[i : i + 1], batch["sharp"][i : i + 1], batch["blur"][i : i + 1]
+            self.test_records.append(
+                {
+                    "name": name,
+                    "psnr": float(per_image_psnr(o, s)),
+                    "ssim": float(per_image_ssim(o, s)),
+                    "blur_psnr": float(per_image_psnr(b, s)),
+                    "blur_ssim": float(per_image_ssim(b, s)),
+                }
+            )
+
+    def on_test_epoch_start(self) -> None:
+        self.test_records.clear()
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({**self.test_metrics.compute(), **self.test_blur_metrics.compute()})
+        self.test_metrics.reset()
+        self.test_blur_metrics.reset()
+        self.test_records = _gather_records(self.test_records)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        opt_cfg, sched_cfg = self.hparams.optimizer, self.hparams.scheduler
+        optimizer = torch.optim.Adam(
+            self.net.parameters(), lr=opt_cfg["lr"], betas=tuple(opt_cfg["betas"]), eps=opt_cfg["eps"]
+        )
+        decay = functools.partial(
+            polynomial_decay,
+            max_steps=max(1, int(self.trainer.estimated_stepping_batches)),
+            lr=opt_cfg["lr"],
+            end_lr=sched_cfg["end_lr"],
+            power=sched_cfg["power"],
+        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, decay)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["val_history"] = self.val_history
+        checkpoint["train_time_s"] = self.train_time_s
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.val_history = list(checkpoint.get("val_history", []))
+        self._train_time_before = float(checkpoint.get("train_time_s", 0.0))
+
+
+def _gather_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every process's per-image records, in name order (DDP shards the test set)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        shards: list[list[dict[str, Any]]] = [[] for _ in range(torch.distributed.get_world_size())]
+        torch.distributed.all_gather_object(shards, records)
+        records = [r for shard in shards for r in shard]
+    unique = {r["name"]: r for r in records}  # DistributedSampler pads with repeats
+    return [unique[name] for name in sorted(unique)]
+
+
+def _centre_crops(batches: list[tuple[Tensor, ...]], size: int = 256) -> tuple[Tensor, ...]:
+    """Stack same-position centre crops of every image, no larger than the smallest image or `size`."""
+    h = min(size, *(parts[0].shape[-2] for parts in batches))
+    w = min(size, *(parts[0].shape[-1] for parts in batches))
+
+    def crop(im: Tensor) -> Tensor:
+        top, left = (im.shape[-2] - h) // 2, (im.shape[-1] - w) // 2
+        return im[..., top : top + h, left : left + w]
+
+    return tuple(torch.cat([crop(im) for im in column]) for column in zip(*batches, strict=True))

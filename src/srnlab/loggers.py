@@ -1,0 +1,71 @@
+"""Experiment loggers from the `logger` config group, with W&B grouping that makes dashboards compare variants."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import Logger
+
+
+def variant_tags(cfg: DictConfig) -> list[str]:
+    """bottleneck, body, scales and sharing of the job: W&B tags to filter and group runs by. The option
+    names come from Hydra's choices: the job's HydraConfig, or the `hydra` node of a composed config."""
+    hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else cfg.get("hydra")
+    choices = hydra_cfg.runtime.choices if hydra_cfg else {}
+    net = cfg.model.net
+    return [
+        f"bottleneck={choices.get('model/bottleneck', 'custom')}",
+        f"body={choices.get('model/body', 'custom')}",
+        f"scales={net.n_scales}",
+        "shared" if net.share_weights else "independent",
+        f"profile={cfg.get('profile_name', 'custom')}",
+    ]
+
+
+def build_loggers(cfg: DictConfig, output_dir: Path) -> list[Logger]:
+    """Instantiate every configured logger; W&B gets name, tags, the resolved config and a stable run id so a
+    resumed job continues its own run."""
+    loggers = []
+    for logger_cfg in (cfg.get("logger") or {}).values():
+        extra: dict[str, Any] = {}
+        if "WandbLogger" in logger_cfg._target_:
+            run_id_file = output_dir / "wandb_run_id"
+            if not run_id_file.exists():
+                output_dir.mkdir(parents=True, exist_ok=True)
+                run_id_file.write_text(secrets.token_hex(4))
+            extra = {
+                "name": cfg.variant.id,
+                "tags": variant_tags(cfg),
+                "config": OmegaConf.to_container(
+                    OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True
+                ),
+                "id": run_id_file.read_text().strip(),
+                "resume": "allow",
+            }
+        loggers.append(instantiate(logger_cfg, _convert_="all", _partial_=True)(**extra))
+    return loggers
+
+
+@contextlib.contextmanager
+def isolated_wandb() -> Iterator[None]:
+    """Finish the W&B run and restore WANDB_* variables afterwards: WandbLogger(offline=True) sets WANDB_MODE
+    for the whole process, and an unfinished run swallows the next multirun job's logs."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
+    try:
+        yield
+    finally:
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+        for key in [k for k in os.environ if k.startswith("WANDB_")]:
+            del os.environ[key]
+        os.environ.update(saved)

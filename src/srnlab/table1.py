@@ -1,0 +1,269 @@
+"""`srn-table1`: gather a Table 1 sweep into a table, a CSV, plots and a W&B table, side by side with the paper."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from scipy.stats import spearmanr
+
+from srnlab.config import TABLE1_IDS
+from srnlab.jsonfiles import read_json
+from srnlab.lit import DeblurModule
+from srnlab.lit.metrics import per_image_psnr, quantize
+from srnlab.summary import VariantSummary, summarize
+
+
+@dataclass
+class Row:
+    id: str
+    model: str
+    params: int
+    paper_params: int
+    gflops: float
+    psnr: float | None
+    ssim: float | None
+    paper_psnr: float
+    paper_ssim: float
+    blur_psnr: float | None
+    blur_ssim: float | None
+    val_first_psnr: float | None
+    val_last_psnr: float | None
+    rank: int | None
+    paper_rank: int
+    train_time_min: float | None
+    status: str
+
+
+def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[Row]:
+    """One row per Table 1 variant, whether its job finished, failed or never ran."""
+    rows = []
+    for exp_id, s in summaries.items():
+        paper = _paper(exp_id)
+        result = read_json(runs_dir / exp_id / "result.json") or {}
+        test = result.get("test") or {}
+        status = result.get("status", "missing")
+        if status == "failed":
+            status = f"failed: {result.get('error', '')}"
+        ok = status == "ok"
+        rows.append(
+            Row(
+                id=exp_id,
+                model=s.name,
+                params=s.params,
+                paper_params=paper["params"],
+                gflops=s.gflops,
+                psnr=test.get("test/psnr") if ok else None,
+                ssim=test.get("test/ssim") if ok else None,
+                paper_psnr=paper["psnr"],
+                paper_ssim=paper["ssim"],
+                blur_psnr=test.get("test/blur_psnr") if ok else None,
+                blur_ssim=test.get("test/blur_ssim") if ok else None,
+                val_first_psnr=(result.get("val_first") or {}).get("val/psnr") if ok else None,
+                val_last_psnr=(result.get("val_last") or {}).get("val/psnr") if ok else None,
+                rank=None,
+                paper_rank=0,
+                train_time_min=result["train_time_s"] / 60 if ok and result.get("train_time_s") else None,
+                status=status,
+            )
+        )
+    _assign_ranks(rows)
+    return rows
+
+
+def _paper(exp_id: str) -> dict[str, Any]:
+    cfg = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "experiment" / "table1" / f"{exp_id}.yaml")
+    return OmegaConf.to_container(cfg.variant.paper)
+
+
+def _assign_ranks(rows: list[Row]) -> None:
+    for rank, row in enumerate(sorted(rows, key=lambda r: -r.paper_psnr), start=1):
+        row.paper_rank = rank
+    scored = [r for r in rows if r.psnr is not None]
+    for rank, row in enumerate(sorted(scored, key=lambda r: -r.psnr), start=1):
+        row.rank = rank
+
+
+def spearman(rows: list[Row]) -> float | None:
+    """Rank correlation between our PSNR column and the paper's, over the variants that finished."""
+    scored = [r for r in rows if r.psnr is not None]
+    if len(scored) < 3:
+        return None
+    rho = spearmanr([r.psnr for r in scored], [r.paper_psnr for r in scored]).statistic
+    return None if math.isnan(rho) else float(rho)
+
+
+def budget_line(runs_dir: Path) -> str:
+    """The training budget every variant of the sweep got, read from a finished job."""
+    for exp_id in TABLE1_IDS:
+        result = read_json(runs_dir / exp_id / "result.json")
+        if result and result.get("budget"):
+            b = result["budget"]
+            return (
+                f"Budget per variant: {b['max_steps']} steps of batch {b['batch_size']} x {b['crop_size']}x"
+                f"{b['crop_size']} crops, channel width x{b['width_mult']} (profile `{result.get('profile')}`)."
+            )
+    return "Budget: no variant finished."
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_markdown(rows: list[Row], runs_dir: Path) -> str:
+    lines = [
+        "# Table 1 reproduction",
+        "",
+        budget_line(runs_dir),
+        "PSNR/SSIM: our test split, mean over images, 8-bit outputs, scikit-image SSIM; paper: GOPRO test set.",
+        "",
+        "| id | model | params | paper params | GFLOPs | PSNR | SSIM | paper PSNR | paper SSIM | blurry input "
+        "PSNR / SSIM | val PSNR first -> last | rank | paper rank | train min | status |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.id} | {r.model} | {r.params:,} | {r.paper_params / 1e6:.2f}M | {r.gflops:,.0f} | "
+            f"{_fmt(r.psnr, '.2f')} | {_fmt(r.ssim, '.4f')} | {r.paper_psnr:.2f} | {r.paper_ssim:.4f} | "
+            f"{_fmt(r.blur_psnr, '.2f')} / {_fmt(r.blur_ssim, '.4f')} | "
+            f"{_fmt(r.val_first_psnr, '.2f')} -> {_fmt(r.val_last_psnr, '.2f')} | "
+            f"{_fmt(r.rank, 'd')} | {r.paper_rank} | {_fmt(r.train_time_min, '.1f')} | {r.status} |"
+        )
+    rho = spearman(rows)
+    lines += ["", f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}", ""]
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+
+
+def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
+    """Paper and ours side by side: absolute PSNRs differ (training budget, data), the ordering is the point."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
+    panels = [(axes[0], "paper (GOPRO, 524k steps)", lambda r: r.paper_psnr, None)]
+    blur = next((r.blur_psnr for r in rows if r.blur_psnr is not None), None)
+    panels.append((axes[1], "ours (this sweep)", lambda r: r.psnr, blur))
+    for ax, title, value, baseline in panels:
+        for r in rows:
+            if value(r) is not None:
+                ax.scatter(r.params / 1e6, value(r), color="tab:blue" if "paper" in title else "tab:orange")
+                ax.annotate(r.model, (r.params / 1e6, value(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        if baseline is not None:
+            ax.axhline(baseline, color="gray", linestyle="--", label=f"blurry input {baseline:.2f} dB")
+            ax.legend(loc="lower right")
+        ax.set_title(title)
+        ax.set_xlabel("parameters (M)")
+        ax.set_ylabel("PSNR (dB)")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 128) -> bool:
+    """One held-out test crop through every finished variant's best checkpoint; False when none finished."""
+    ckpts = [(r, (read_json(runs_dir / r.id / "result.json") or {}).get("best_ckpt")) for r in rows if r.status == "ok"]
+    finished = [(r, ckpt) for r, ckpt in ckpts if ckpt and Path(ckpt).exists()]
+    if not finished:
+        return False
+    blur, sharp = _test_crop(runs_dir / finished[0][0].id, crop)
+    panels = [("blurry input", blur, per_image_psnr(blur, sharp))]
+    for row, ckpt in finished:
+        module = DeblurModule.load_from_checkpoint(ckpt, map_location="cpu").eval()
+        with torch.no_grad():
+            out = quantize(module(blur))
+        panels.append((row.model, out, per_image_psnr(out, sharp)))
+    panels.append(("sharp", sharp, None))
+    cols = 6
+    rows_n = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(2.4 * cols, 2.6 * rows_n), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, image, psnr) in zip(axes.flat, panels, strict=False):
+        ax.imshow(image[0].permute(1, 2, 0).clamp(0, 1).numpy())
+        ax.set_title(title if psnr is None else f"{title}\n{float(psnr):.2f} dB", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _test_crop(run_dir: Path, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The centre crop of the first test pair, from the data config the sweep trained with."""
+    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    item = datamodule.test_dataloader().dataset[0]
+    h, w = item["blur"].shape[-2:]
+    size = min(crop, h, w)
+    top, left = (h - size) // 2, (w - size) // 2
+    return tuple(item[k][None, :, top : top + size, left : left + size] for k in ("blur", "sharp"))
+
+
+def copy_curves(runs_dir: Path, out_dir: Path) -> None:
+    """Each variant's CSV training log next to the table, so the results folder stands on its own."""
+    curves = out_dir / "curves"
+    curves.mkdir(parents=True, exist_ok=True)
+    for exp_id in TABLE1_IDS:
+        src = runs_dir / exp_id / "csv" / "metrics.csv"
+        if src.exists():
+            shutil.copyfile(src, curves / f"{exp_id}.csv")
+
+
+def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
+    """The table and both plots as one W&B run of the sweep's group (offline unless WANDB_MODE says otherwise)."""
+    import os
+
+    import wandb
+
+    mode = os.environ.get("WANDB_MODE", "offline")
+    run = wandb.init(project="srnlab", group=group, job_type="table", name=group, dir=str(out_dir), mode=mode)
+    try:
+        columns = list(asdict(rows[0]))
+        run.log({"table1": wandb.Table(columns=columns, data=[list(asdict(r).values()) for r in rows])})
+        for name in ("psnr_vs_params", "qualitative"):
+            if (out_dir / f"{name}.png").exists():
+                run.log({name: wandb.Image(str(out_dir / f"{name}.png"))})
+    finally:
+        run.finish()
+
+
+def build_results(runs_dir: Path, out_dir: Path, wandb_group: str | None = None) -> list[Row]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = collect_rows(runs_dir, {i: summarize(i) for i in TABLE1_IDS})
+    (out_dir / "table1.md").write_text(format_markdown(rows, runs_dir))
+    write_csv(rows, out_dir / "table1.csv")
+    plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
+    plot_qualitative(runs_dir, rows, out_dir / "qualitative.png")
+    copy_curves(runs_dir, out_dir)
+    if wandb_group:
+        log_to_wandb(rows, out_dir, wandb_group)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=Path, required=True, help="the sweep folder (one sub-folder per variant)")
+    parser.add_argument("--out", type=Path, required=True, help="where table1.md/.csv and the plots go")
+    parser.add_argument("--wandb-group", default=None, help="log the table to W&B in this group")
+    args = parser.parse_args(argv)
+    build_results(args.runs, args.out, args.wandb_group)
+    print((args.out / "table1.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""`srn-train`: train one variant (or a multirun sweep of them) with Hydra configs from conf/train.yaml."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from srnlab.checkpoints import check_variant
+from srnlab.jsonfiles import read_json, write_json
+from srnlab.lit import DeblurModule
+from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.summary import count_parameters
+
+log = logging.getLogger(__name__)
+RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.json"
+
+
+def build_module(cfg: DictConfig) -> DeblurModule:
+    def plain(node: Any) -> Any:
+        return OmegaConf.to_container(node, resolve=True) if node is not None else None
+
+    return DeblurModule(
+        net=plain(cfg.model.net),
+        optimizer=plain(cfg.model.optimizer),
+        scheduler=plain(cfg.model.scheduler),
+        loss=plain(cfg.model.loss),
+        recurrent_grad_clip=cfg.model.recurrent_grad_clip,
+        variant=plain(cfg.variant),
+    )
+
+
+def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -> str | None:
+    """The checkpoint to continue from: `ckpt_path` if given, else this job's own last.ckpt. Either must hold
+    the configured variant, or the job stops before touching anything."""
+    last = output_dir / "checkpoints" / "last.ckpt"
+    ckpt = cfg.ckpt_path or (str(last) if last.exists() else None)
+    if ckpt is not None:
+        check_variant(ckpt, module.hparams.net)
+        log.info("resuming from %s", ckpt)
+    return ckpt
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, test the best checkpoint, and leave result.json in the job folder (also for a failed job when
+    `fail_fast` is off, so that a sweep goes on and its table says what failed)."""
+    output_dir = Path(cfg.paths.output_dir)
+    finished = read_json(output_dir / RESULT_FILE)
+    if cfg.skip_finished and finished and finished.get("status") == "ok":
+        log.info("%s already finished in %s: skipping (skip_finished=false retrains)", cfg.variant.id, output_dir)
+        return finished
+    pl.seed_everything(cfg.seed, workers=True)
+    started = time.monotonic()
+    try:
+        result = _fit_and_test(cfg, output_dir)
+    except Exception as error:
+        if cfg.get("fail_fast", True):
+            raise
+        log.exception("%s failed", cfg.variant.id)
+        result = {**_identity(cfg), "status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+    result["wall_time_s"] = time.monotonic() - started
+    write_json(output_dir / RESULT_FILE, result)
+    return result
+
+
+def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+    datamodule = instantiate(cfg.data)
+    module = build_module(cfg)
+    ckpt_path = resume_checkpoint(cfg, output_dir, module)
+    with isolated_wandb():
+        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+        trainer = instantiate(cfg.trainer, logger=build_loggers(cfg, output_dir), callbacks=callbacks)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        test = trainer.test(module, datamodule=datamodule, ckpt_path="best")[0] if cfg.test else {}
+    progress = read_json(output_dir / PROGRESS_FILE) or {}
+    history = progress.get("val_history", [])
+    return {
+        **_identity(cfg),
+        "status": "ok",
+        "params": count_parameters(module.net),
+        "global_step": progress.get("global_step"),
+        "train_time_s": progress.get("train_time_s"),
+        "val_first": history[0] if history else None,
+        "val_last": history[-1] if history else None,
+        "val_best_psnr": max((h["val/psnr"] for h in history), default=None),
+        "test": {k: float(v) for k, v in test.items()},
+        "best_ckpt": trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None,
+    }
+
+
+def _identity(cfg: DictConfig) -> dict[str, Any]:
+    return {
+        "variant": OmegaConf.to_container(cfg.variant, resolve=True),
+        "profile": cfg.get("profile_name"),
+        "budget": {
+            "max_steps": cfg.trainer.max_steps,
+            "crop_size": cfg.data.crop_size,
+            "batch_size": cfg.data.batch_size,
+            "width_mult": cfg.model.net.width_mult,
+        },
+    }
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    result = train(cfg)
+    return (result.get("test") or {}).get("test/psnr")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Loss, schedule and metrics of the training module, against independent references."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from skimage.metrics import structural_similarity
+
+from srnlab.data.images import read_image, to_tensor
+from srnlab.lit.losses import multiscale_mse
+from srnlab.lit.metrics import ImageSSIM, deblur_metrics, per_image_ssim, quantize
+from srnlab.lit.schedule import polynomial_decay
+
+
+def skimage_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
+    return structural_similarity(
+        a.permute(1, 2, 0).numpy(), b.permute(1, 2, 0).numpy(), gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False, channel_axis=-1, data_range=1.0,
+    )  # fmt: skip
+
+
+def test_psnr_is_the_mean_of_per_image_psnr_on_8_bit_outputs() -> None:
+    torch.manual_seed(0)
+    sharp = quantize(torch.rand(3, 3, 24, 32))
+    preds = quantize(sharp + 0.05 * torch.randn_like(sharp) * torch.tensor([0.5, 1.0, 2.0]).view(3, 1, 1, 1))
+    metrics = deblur_metrics("val/")
+    metrics.update(preds[:2], sharp[:2])
+    metrics.update(preds[2:], sharp[2:])
+    expected = np.mean([10 * math.log10(1 / F.mse_loss(p, s).item()) for p, s in zip(preds, sharp, strict=True)])
+    pooled = 10 * math.log10(1 / F.mse_loss(preds, sharp).item())
+    got = metrics.compute()["val/psnr"].item()
+    assert got == pytest.approx(expected, abs=1e-4)
+    assert abs(got - pooled) > 0.1  # the pooled-MSE PSNR is a different number
+
+
+def test_quantize_rounds_to_8_bit_levels_and_clips() -> None:
+    x = torch.tensor([-0.2, 0.0, 0.5, 1.3, 0.00196])
+    assert torch.equal(quantize(x) * 255, torch.tensor([0.0, 0.0, 128.0, 255.0, 0.0]))
+
+
+def test_ssim_matches_scikit_image_on_random_images() -> None:
+    torch.manual_seed(1)
+    a = torch.rand(2, 3, 40, 48)
+    b = (a + 0.1 * torch.randn_like(a)).clamp(0, 1)
+    ours = per_image_ssim(a, b)
+    for i in range(2):
+        assert ours[i].item() == pytest.approx(skimage_ssim(a[i], b[i]), abs=1e-4)
+
+
+def test_ssim_matches_scikit_image_on_real_gopro_pairs(realdata) -> None:
+    metric = ImageSSIM()
+    refs = []
+    for seq in ("GOPR0384_11_00", "DeepDeblurExample_seq4_frame1"):
+        folder = realdata / "gopro_mini" / "test" / seq
+        blur, sharp = (to_tensor(read_image(folder / k / "000001.png")) for k in ("blur", "sharp"))
+        ours = per_image_ssim(blur[None], sharp[None]).item()
+        ref = skimage_ssim(blur, sharp)
+        assert ours == pytest.approx(ref, abs=1e-3)
+        metric.update(blur[None], sharp[None])
+        refs.append(ref)
+    assert metric.compute().item() == pytest.approx(np.mean(refs), abs=1e-3)
+
+
+def test_multiscale_loss_sums_mse_against_resized_targets() -> None:
+    sharp = torch.rand(2, 3, 16, 16)
+    outs = [torch.rand(2, 3, 4, 4), torch.rand(2, 3, 8, 8), torch.rand(2, 3, 16, 16)]
+    expected = sum(F.mse_loss(o, F.interpolate(sharp, size=o.shape[-2:], mode="bilinear")) for o in outs)
+    assert multiscale_mse(outs, sharp).item() == pytest.approx(expected.item())
+    assert multiscale_mse(outs, sharp, [0, 0, 1]).item() == pytest.approx(F.mse_loss(outs[2], sharp).item())
+    with pytest.raises(ValueError, match="scale_weights has 2 entries for 3 scales"):
+        multiscale_mse(outs, sharp, [1, 1])
+
+
+def test_polynomial_decay_follows_the_paper_schedule() -> None:
+    lr, end = 1e-4, 1e-6
+    assert polynomial_decay(0, 100, lr, end, 0.3) == pytest.approx(1.0)
+    assert polynomial_decay(100, 100, lr, end, 0.3) * lr == pytest.approx(end)
+    assert polynomial_decay(500, 100, lr, end, 0.3) * lr == pytest.approx(end)
+    assert polynomial_decay(50, 100, lr, end, 0.3) * lr == pytest.approx((lr - end) * 0.5**0.3 + end)
+    assert polynomial_decay(50, 100, lr, 0.0, 0.3) * lr == pytest.approx(lr * 0.5**0.3)
