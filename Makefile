@@ -53,7 +53,7 @@ bench-data: $(STAMP) ## Loader throughput (pairs/s) with 0, 1 and 2 workers
 	$(BIN)/python benchmarks/bench_data.py
 
 LOG_DIR ?= logs
-RESULTS := ablations/results/$(if $(filter synthetic,$(DATA)),$(PROFILE),$(PROFILE)-$(DATA))
+RESULTS ?= ablations/results/$(if $(filter synthetic,$(DATA)),$(PROFILE),$(PROFILE)-$(DATA))
 SWEEP_DIR := $(LOG_DIR)/table1/$(PROFILE)-$(DATA)
 
 reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants (PROFILE=mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= LAUNCHER=basic|joblib|submitit_slurm) and write the table

@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant, read_hparams
+from srnlab.config import CONFIG_DIR
 from srnlab.jsonfiles import write_json
 from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
@@ -70,7 +71,7 @@ def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
         writer.writerows(records)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="eval")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def main(cfg: DictConfig) -> float:
     return evaluate(cfg)["mean_psnr"]
 

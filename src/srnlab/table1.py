@@ -189,7 +189,7 @@ def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 12
     panels.append(("sharp", sharp, None))
     cols = 6
     rows_n = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(2.4 * cols, 2.6 * rows_n), squeeze=False)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(2.4 * cols, 2.9 * rows_n), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (title, image, psnr) in zip(axes.flat, panels, strict=False):

@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant
+from srnlab.config import CONFIG_DIR
 from srnlab.jsonfiles import read_json, write_json
 from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
@@ -108,7 +109,7 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     result = train(cfg)
     return (result.get("test") or {}).get("test/psnr")

@@ -1,0 +1,17 @@
+"""The data layer: GOPRO_Large-layout pairs, the synthetic blur generator, augmentation and the DataModule."""
+
+from srnlab.data.datamodule import DeblurDataModule
+from srnlab.data.gopro import DatasetError, GoProPairs
+from srnlab.data.images import ImageReadError, read_image, write_image
+from srnlab.data.synthesize import BlurSynthesizer, synthesize_dataset
+
+__all__ = [
+    "BlurSynthesizer",
+    "DatasetError",
+    "DeblurDataModule",
+    "GoProPairs",
+    "ImageReadError",
+    "read_image",
+    "synthesize_dataset",
+    "write_image",
+]

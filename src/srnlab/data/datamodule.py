@@ -1,0 +1,142 @@
+"""The Lightning DataModule: GOPRO-layout pairs for training, validation and test, optionally synthesised."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
+
+from srnlab.data.gopro import GoProPairs
+from srnlab.data.synthesize import ensure_synthetic_dataset
+from srnlab.data.transforms import eval_transform, train_transform
+
+
+class DeblurDataModule(pl.LightningDataModule):
+    """Train on split "train", validate on the first `val_max_images` pairs of "test", test on all of "test".
+
+    Args:
+        root: a GOPRO_Large-style folder (`<root>/{train,test}/<SEQUENCE>/{blur,blur_gamma,sharp}/`).
+        blur: which blurry images to use, "blur" (the paper's) or "blur_gamma".
+        crop_size: side of the random square training crops (paper: 256).
+        val_crop_size: side of the centre crops for validation; None = full frames (the paper's protocol).
+            The test split always uses full frames.
+        hflip, vflip, rot90: training augmentations, off by default as in the official code.
+        batch_size: training batch size (paper: 16).
+        val_batch_size: batch size for validation and test (1: full frames may differ in size).
+        num_workers: DataLoader worker processes; 0 loads in the main process.
+        pin_memory: pin batches in page-locked memory (faster host-to-GPU copies).
+        persistent_workers: keep workers alive between epochs (only used when num_workers > 0).
+        val_max_images: validate on the first N test pairs (sorted by name), or all if None.
+        synthesize: a synthetic-set recipe (`srnlab.data.synthesize.make_recipe` arguments: n_train, n_test,
+            seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is
+            missing or was made with another recipe, and reuses it otherwise.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        blur: str = "blur",
+        crop_size: int = 256,
+        val_crop_size: int | None = None,
+        hflip: bool = False,
+        vflip: bool = False,
+        rot90: bool = False,
+        batch_size: int = 16,
+        val_batch_size: int = 1,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        val_max_images: int | None = None,
+        synthesize: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(synthesize, DictConfig):  # from Hydra: plain Python, to be saved and compared as JSON
+            synthesize = OmegaConf.to_container(synthesize, resolve=True)
+        self.save_hyperparameters()
+        self.root = Path(root)
+        self.synthesize = synthesize
+        self.train_set: GoProPairs | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: GoProPairs | None = None
+
+    def prepare_data(self) -> None:
+        """Generate (or refresh) the synthetic set when a recipe is given; Lightning runs this on one process."""
+        if self.synthesize is not None:
+            ensure_synthetic_dataset(self.root, **self.synthesize)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build (and validate) the datasets the stage needs: 'fit', 'validate', 'test' or None for all."""
+        hp = self.hparams
+        if stage in ("fit", None) and self.train_set is None:
+            # albumentations ignores the global seed: derive its seed from torch's, so seed_everything rules
+            augment = train_transform(hp.crop_size, hp.hflip, hp.vflip, hp.rot90, seed=torch.initial_seed() % 2**32)
+            self.train_set = GoProPairs(self.root, "train", hp.blur, augment)
+        if stage in ("fit", "validate", None) and self.val_set is None:
+            val_set = GoProPairs(self.root, "test", hp.blur, eval_transform(hp.val_crop_size))
+            limit = len(val_set) if hp.val_max_images is None else min(hp.val_max_images, len(val_set))
+            self.val_set = Subset(val_set, range(limit))
+        if stage in ("test", None) and self.test_set is None:
+            self.test_set = GoProPairs(self.root, "test", hp.blur)
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled batches; the last incomplete batch is dropped, as the official code only sees full batches.
+
+        A training set smaller than one batch would then give no batch at all, so in that case (tiny
+        synthetic or user sets) the one smaller batch is kept instead.
+        """
+        train_set = self._require(self.train_set, "fit")
+        drop_last = len(train_set) >= self.hparams.batch_size
+        return self._loader(train_set, self.hparams.batch_size, shuffle=True, drop_last=drop_last)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self._require(self.val_set, "validate"), self.hparams.val_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self._require(self.test_set, "test"), self.hparams.val_batch_size)
+
+    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool = False, drop_last: bool = False) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            num_workers=workers,
+            pin_memory=self.hparams.pin_memory,
+            persistent_workers=self.hparams.persistent_workers and workers > 0,
+            # fork: spawned workers crash under Hydra's joblib launcher (see the field notes); fork is
+            # POSIX-only, so elsewhere the platform default is used
+            multiprocessing_context=_FORK if workers > 0 else None,
+            worker_init_fn=reseed_worker_augmentation if workers > 0 else None,
+        )
+
+    @staticmethod
+    def _require(dataset: Dataset | None, stage: str) -> Dataset:
+        if dataset is None:
+            raise RuntimeError(f"DeblurDataModule: call setup('{stage}') before asking for this DataLoader.")
+        return dataset
+
+
+_FORK = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+
+
+def reseed_worker_augmentation(worker_id: int) -> None:
+    """Give each DataLoader worker its own augmentation stream.
+
+    albumentations keeps a private generator that every worker would inherit in the same state: all
+    workers, in every epoch, would draw the same sequence of crop positions. torch hands each worker a
+    different seed in every epoch (derived from the global seed, so runs stay reproducible).
+    """
+    info = get_worker_info()
+    dataset = info.dataset
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    reseed = getattr(dataset.transform, "set_random_seed", None)
+    if reseed is not None:
+        reseed(info.seed % 2**32)

@@ -1,0 +1,101 @@
+"""`make reproduce-table1` end to end with the smoke profile, an interrupted sweep, and the results notebook."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from srnlab.config import TABLE1_IDS
+from srnlab.wandb_offline import find_runs, read_run
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC_PARAMS = {
+    "ss": 2_731_619, "sc": 8_194_857, "wo_r": 2_731_619, "rnn": 3_026_787, "sr_flat": 2_638_119,
+    "sr_rb": 2_638_119, "sr_ed": 3_764_195, "sr_edrb1": 2_214_115, "sr_edrb2": 2_989_155, "sr_edrb3": 3_764_195,
+}  # fmt: skip
+SMALL_DATA = "data.synthesize.n_train=8 data.synthesize.n_test=3 data.synthesize.size=[96,128]"
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep(tmp_path_factory) -> Path:
+    """The README's command with PROFILE=smoke, into a temporary log and results folder."""
+    tmp = tmp_path_factory.mktemp("table1")
+    results = tmp / "results"
+    proc = subprocess.run(
+        ["make", "-C", str(REPO), "reproduce-table1", "PROFILE=smoke", f"LOG_DIR={tmp}/logs", f"RESULTS={results}",
+         f"ARGS=paths.data_dir={tmp}/data {SMALL_DATA}"],
+        env=env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return results
+
+
+def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_sweep) -> None:
+    with (smoke_sweep / "table1.csv").open() as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    assert list(rows) == list(TABLE1_IDS)
+    for exp_id, row in rows.items():
+        assert row["status"] == "ok", row
+        assert int(row["params"]) == SPEC_PARAMS[exp_id]
+        assert float(row["psnr"]) > 0 and float(row["blur_psnr"]) > 15
+    assert sorted(int(r["paper_rank"]) for r in rows.values()) == list(range(1, 11))
+    assert rows["sr_edrb3"]["paper_rank"] == "1" and rows["sr_flat"]["paper_rank"] == "10"
+    table = (smoke_sweep / "table1.md").read_text()
+    assert "Spearman rank correlation" in table and "4 steps of batch 2" in table
+    for name in ("psnr_vs_params.png", "qualitative.png"):
+        assert (smoke_sweep / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.stem for p in (smoke_sweep / "curves").glob("*.csv")) == sorted(TABLE1_IDS)
+    (run,) = [read_run(r) for r in find_runs(smoke_sweep)]
+    assert run["group"] == "table1-smoke-synthetic" and run["job_type"] == "table"
+
+
+def test_interrupted_sweep_finishes_the_rest_without_retraining(tmp_path) -> None:
+    experiments = "table1/sr_edrb1,table1/wo_r,table1/ss"
+    cmd = [
+        sys.executable, "-m", "srnlab.train", "--config-dir", str(REPO / "ablations"), "--config-name", "table1",
+        "profile=smoke", f"paths.log_dir={tmp_path}", f"paths.data_dir={tmp_path}/data", *SMALL_DATA.split(),
+        f"experiment={experiments}", "logger=csv",
+    ]  # fmt: skip
+    sweep = tmp_path / "table1" / "smoke-synthetic"
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (sweep / "sr_edrb1" / "result.json").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = sweep / "sr_edrb1" / "result.json"
+    assert first.exists() and not (sweep / "ss" / "result.json").exists()
+    first_mtime = first.stat().st_mtime
+
+    rerun = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert first.stat().st_mtime == first_mtime
+    assert "sr_edrb1 already finished" in rerun.stderr + rerun.stdout
+    for exp_id in ("wo_r", "ss"):
+        assert (sweep / exp_id / "result.json").exists()
+
+
+def test_results_notebook_executes(smoke_sweep, monkeypatch) -> None:
+    notebook = nbformat.read(REPO / "notebooks" / "table1.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), "strip outputs"
+    monkeypatch.setenv("SRN_RESULTS", str(smoke_sweep))
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
+    )
+    client.execute()
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
