@@ -202,3 +202,15 @@ def test_checkpoint_of_another_variant_is_refused_and_nothing_is_lost(tmp_path, 
         evaluate(
             compose_config("eval", ["profile=smoke", *data_overrides, "experiment=table1/rnn", f"ckpt_path={last}"])
         )
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_with_loader_workers(tmp_path, data_overrides) -> None:
+    proc = cli(
+        "srnlab.train", "-m", "experiment=table1/sr_edrb1,table1/wo_r", "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2", "profile=smoke", "data.num_workers=1", "logger=csv", *data_overrides,
+        f"paths.log_dir={tmp_path}", f"hydra.sweep.dir={tmp_path}/sweep",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = [read_json(p) for p in sorted((tmp_path / "sweep").glob("*/result.json"))]
+    assert [r["variant"]["id"] for r in results] == ["sr_edrb1", "wo_r"]
+    assert all(r["status"] == "ok" and r["global_step"] == 4 for r in results)

@@ -9,6 +9,8 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -109,8 +111,17 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def assign_job_gpu(cfg: DictConfig) -> None:
+    """joblib and submitit_local run several jobs on one machine but assign no GPUs: give job k the GPU
+    k mod N through `trainer.devices`, which works even where a reused worker has already initialised CUDA."""
+    n_gpus = cfg.get("spread_jobs_over_gpus") or 0
+    if n_gpus > 0 and HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        cfg.trainer.devices = [HydraConfig.get().job.num % n_gpus]
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    assign_job_gpu(cfg)
     result = train(cfg)
     return (result.get("test") or {}).get("test/psnr")
 
