@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -21,8 +22,12 @@ class VariantSummary:
     id: str
     name: str
     params: int
-    paper_params: int | None
     gflops: float
+    paper: dict[str, float] | None  # the paper's params, psnr and ssim for this row (experiment config)
+
+    @property
+    def paper_params(self) -> int | None:
+        return int(self.paper["params"]) if self.paper else None
 
 
 def count_parameters(net: nn.Module) -> int:
@@ -47,13 +52,12 @@ def summarize(experiment_id: str, extra_overrides: tuple[str, ...] = ()) -> Vari
     """Build the variant exactly as training would (full width, whatever the profile) and measure it."""
     cfg = compose_config("train", [f"experiment=table1/{experiment_id}", "model.net.width_mult=1.0", *extra_overrides])
     net = instantiate(cfg.model.net)
-    paper = cfg.variant.paper
     return VariantSummary(
         id=cfg.variant.id,
         name=cfg.variant.name,
         params=count_parameters(net),
-        paper_params=int(paper.params) if paper else None,
         gflops=forward_gflops(net),
+        paper=OmegaConf.to_container(cfg.variant.paper) if cfg.variant.paper else None,
     )
 
 

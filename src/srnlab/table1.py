@@ -8,7 +8,6 @@ import math
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
@@ -48,7 +47,7 @@ def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[R
     """One row per Table 1 variant, whether its job finished, failed or never ran."""
     rows = []
     for exp_id, s in summaries.items():
-        paper = _paper(exp_id)
+        paper = s.paper
         result = read_json(runs_dir / exp_id / "result.json") or {}
         test = result.get("test") or {}
         status = result.get("status", "missing")
@@ -78,11 +77,6 @@ def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[R
         )
     _assign_ranks(rows)
     return rows
-
-
-def _paper(exp_id: str) -> dict[str, Any]:
-    cfg = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "experiment" / "table1" / f"{exp_id}.yaml")
-    return OmegaConf.to_container(cfg.variant.paper)
 
 
 def _assign_ranks(rows: list[Row]) -> None:
