@@ -47,7 +47,7 @@ params: $(STAMP) ## Parameter counts and GFLOPs of every Table 1 variant
 	$(BIN)/srn-summary
 
 data: $(STAMP) ## Synthesise the default blurry/sharp set into data/synthetic
-	$(BIN)/srn-synth --out data/synthetic
+	$(BIN)/srn-synth --out $${SRN_DATA_DIR:-data}/synthetic
 
 bench-data: $(STAMP) ## Loader throughput (pairs/s) with 0, 1 and 2 workers
 	$(BIN)/python benchmarks/bench_data.py

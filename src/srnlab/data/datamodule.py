@@ -110,7 +110,8 @@ class DeblurDataModule(pl.LightningDataModule):
             num_workers=workers,
             pin_memory=self.hparams.pin_memory,
             persistent_workers=self.hparams.persistent_workers and workers > 0,
-            # fork: spawned workers crash under Hydra's joblib launcher (see the field notes); fork is
+            # fork: spawned workers crash under Hydra's joblib launcher ('Process' object has no attribute
+            # 'env'); fork is
             # POSIX-only, so elsewhere the platform default is used
             multiprocessing_context=_FORK if workers > 0 else None,
             worker_init_fn=reseed_worker_augmentation if workers > 0 else None,
