@@ -28,8 +28,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project into it
 
-test: $(STAMP) ## Run the default test suite (about 10 minutes on 2 CPU cores)
+test: $(STAMP) ## Lint and run the default test suite (about 3 minutes on 2 CPU cores)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/pytest -m "not slow"
 
 test-slow: $(STAMP) ## Run the slow tests (mini training, full smoke sweep)

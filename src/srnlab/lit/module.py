@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
+from torchmetrics import MetricCollection
 
 from srnlab.jsonfiles import write_json
 from srnlab.lit.images import save_grid, triptych
@@ -68,7 +69,7 @@ class DeblurModule(pl.LightningModule):
             norm = torch.nn.utils.clip_grad_norm_(params, self.hparams.recurrent_grad_clip)
             self.log("train/recurrent_grad_norm", norm)
 
-    def _score(self, batch: dict[str, Tensor], metrics, blur_metrics) -> Tensor:
+    def _score(self, batch: dict[str, Tensor], metrics: MetricCollection, blur_metrics: MetricCollection) -> Tensor:
         output = quantize(self(batch["blur"]))
         metrics.update(output, batch["sharp"])
         blur_metrics.update(batch["blur"], batch["sharp"])
