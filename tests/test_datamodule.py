@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 
 from srnlab.config import compose_config
 from srnlab.data import DatasetError, DeblurDataModule, GoProPairs
+from srnlab.data.datamodule import spread_indices
 from srnlab.data.synthesize import RECIPE_FILE, read_recipe
 
 RECIPE = {"n_train": 4, "n_test": 3, "seed": 0, "size": [64, 96]}
@@ -56,7 +57,7 @@ def test_loaders(synthetic: Path) -> None:
     assert len(batch["name"]) == 3
     val = list(dm.val_dataloader())
     test_names = sorted(pair.name for pair in GoProPairs(synthetic, "test").pairs)
-    assert [b["name"][0] for b in val] == test_names[:2]  # the first two, sorted
+    assert [b["name"][0] for b in val] == [test_names[0], test_names[-1]]  # spread over the sorted split
     assert val[0]["blur"].shape == (1, 3, 64, 96)  # full frames
     dm.setup("test")
     assert len(dm.test_dataloader()) == 3
@@ -126,3 +127,9 @@ def test_hydra_configs(overrides: list[str], root: str) -> None:
         assert dm.synthesize == {"n_train": 96, "n_test": 24, "seed": 0, "size": [256, 320], "sources": None}
     else:
         assert dm.hparams.blur == "blur_gamma" and dm.synthesize is None
+
+
+def test_validation_subset_spreads_over_the_split() -> None:
+    assert spread_indices(24, 8) == [0, 3, 7, 10, 13, 16, 20, 23]
+    assert spread_indices(5, 1) == [0] and spread_indices(3, 10) == [0, 1, 2]
+    assert len(set(spread_indices(1111, 64))) == 64

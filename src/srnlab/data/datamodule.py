@@ -18,7 +18,7 @@ from srnlab.data.transforms import eval_transform, train_transform
 
 
 class DeblurDataModule(pl.LightningDataModule):
-    """Train on split "train", validate on the first `val_max_images` pairs of "test", test on all of "test".
+    """Train on split "train", validate on `val_max_images` pairs spread over "test", test on all of "test".
 
     Args:
         root: a GOPRO_Large-style folder (`<root>/{train,test}/<SEQUENCE>/{blur,blur_gamma,sharp}/`).
@@ -32,7 +32,7 @@ class DeblurDataModule(pl.LightningDataModule):
         num_workers: DataLoader worker processes; 0 loads in the main process.
         pin_memory: pin batches in page-locked memory (faster host-to-GPU copies).
         persistent_workers: keep workers alive between epochs (only used when num_workers > 0).
-        val_max_images: validate on the first N test pairs (sorted by name), or all if None.
+        val_max_images: validate on N test pairs evenly spaced over the sorted split, or all if None.
         synthesize: a synthetic-set recipe (`srnlab.data.synthesize.make_recipe` arguments: n_train, n_test,
             seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is
             missing or was made with another recipe, and reuses it otherwise.
@@ -80,7 +80,7 @@ class DeblurDataModule(pl.LightningDataModule):
         if stage in ("fit", "validate", None) and self.val_set is None:
             val_set = GoProPairs(self.root, "test", hp.blur, eval_transform(hp.val_crop_size))
             limit = len(val_set) if hp.val_max_images is None else min(hp.val_max_images, len(val_set))
-            self.val_set = Subset(val_set, range(limit))
+            self.val_set = Subset(val_set, spread_indices(len(val_set), limit))
         if stage in ("test", None) and self.test_set is None:
             self.test_set = GoProPairs(self.root, "test", hp.blur)
 
@@ -122,6 +122,14 @@ class DeblurDataModule(pl.LightningDataModule):
         if dataset is None:
             raise RuntimeError(f"DeblurDataModule: call setup('{stage}') before asking for this DataLoader.")
         return dataset
+
+
+def spread_indices(n: int, k: int) -> list[int]:
+    """k of n sorted indices, evenly spaced from the first to the last: a validation subset of a sorted
+    split then covers every sequence (scene) instead of only the first one."""
+    if k >= n:
+        return list(range(n))
+    return [round(i * (n - 1) / max(k - 1, 1)) for i in range(k)]
 
 
 _FORK = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
