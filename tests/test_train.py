@@ -16,8 +16,8 @@ import torch
 from srnlab.checkpoints import CheckpointError
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluate import evaluate
-from srnlab.jsonfiles import read_json
 from srnlab.lit.schedule import polynomial_decay
+from srnlab.runfiles import read_json
 from srnlab.train import train
 from srnlab.wandb_offline import find_runs, read_run
 

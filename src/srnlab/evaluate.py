@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant, read_hparams
 from srnlab.config import CONFIG_DIR
-from srnlab.jsonfiles import write_json
 from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.runfiles import write_csv, write_json
 
 log = logging.getLogger(__name__)
 SPLITS = ("test", "val")
@@ -46,7 +45,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "images": len(records),
         **{f"mean_{key}": sum(r[key] for r in records) / len(records) for key in records[0] if key != "name"},
     }
-    _write_csv(output_dir / "metrics.csv", records)
+    write_csv(output_dir / "metrics.csv", records)
     write_json(output_dir / "summary.json", summary)
     print(format_report(records, summary))
     return summary
@@ -61,14 +60,6 @@ def format_report(records: list[dict[str, Any]], summary: dict[str, Any]) -> str
         f"{summary['mean_ssim']:8.4f} {summary['mean_blur_psnr']:10.2f} {summary['mean_blur_ssim']:10.4f}"
     )
     return "\n".join(lines)
-
-
-def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import shutil
 from dataclasses import asdict, dataclass
@@ -16,9 +15,9 @@ from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
 from srnlab.config import TABLE1_IDS
-from srnlab.jsonfiles import read_json
 from srnlab.lit import DeblurModule
 from srnlab.lit.metrics import per_image_psnr, quantize
+from srnlab.runfiles import read_json, write_csv
 from srnlab.summary import VariantSummary, summarize
 
 
@@ -137,13 +136,6 @@ def format_markdown(rows: list[Row], runs_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[Row], path: Path) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
-
-
 def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
     """Paper and ours side by side: absolute PSNRs differ (training budget, data), the ordering is the point."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
@@ -240,7 +232,7 @@ def build_results(runs_dir: Path, out_dir: Path, wandb_group: str | None = None)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = collect_rows(runs_dir, {i: summarize(i) for i in TABLE1_IDS})
     (out_dir / "table1.md").write_text(format_markdown(rows, runs_dir))
-    write_csv(rows, out_dir / "table1.csv")
+    write_csv(out_dir / "table1.csv", [asdict(r) for r in rows])
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
     plot_qualitative(runs_dir, rows, out_dir / "qualitative.png")
     copy_curves(runs_dir, out_dir)

@@ -16,9 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant
 from srnlab.config import CONFIG_DIR
-from srnlab.jsonfiles import read_json, write_json
 from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.runfiles import read_json, write_json
 from srnlab.summary import count_parameters
 
 log = logging.getLogger(__name__)

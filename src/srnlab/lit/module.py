@@ -15,11 +15,11 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 from torchmetrics import MetricCollection
 
-from srnlab.jsonfiles import write_json
 from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import deblur_metrics, per_image_psnr, per_image_ssim, quantize
 from srnlab.lit.schedule import polynomial_decay
+from srnlab.runfiles import write_json
 
 
 class DeblurModule(pl.LightningModule):

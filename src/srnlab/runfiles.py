@@ -1,7 +1,8 @@
-"""Small JSON files that runs leave behind (progress, results): written atomically, read tolerantly."""
+"""Small files that runs leave behind: JSON (progress, results) written atomically, CSV tables of records."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -18,3 +19,12 @@ def write_json(path: Path, data: Any) -> None:
 def read_json(path: Path) -> Any | None:
     """The file's content, or None when it does not exist."""
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    """One row per record, the columns of the first record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
