@@ -12,7 +12,7 @@ from skimage.metrics import structural_similarity
 
 from srnlab.data.images import read_image, to_tensor
 from srnlab.lit.losses import multiscale_mse
-from srnlab.lit.metrics import ImageSSIM, deblur_metrics, per_image_ssim, quantize
+from srnlab.lit.metrics import ImageScores, per_image_ssim, quantize
 from srnlab.lit.schedule import polynomial_decay
 
 
@@ -27,12 +27,12 @@ def test_psnr_is_the_mean_of_per_image_psnr_on_8_bit_outputs() -> None:
     torch.manual_seed(0)
     sharp = quantize(torch.rand(3, 3, 24, 32))
     preds = quantize(sharp + 0.05 * torch.randn_like(sharp) * torch.tensor([0.5, 1.0, 2.0]).view(3, 1, 1, 1))
-    metrics = deblur_metrics("val/")
+    metrics = ImageScores()
     metrics.update(preds[:2], sharp[:2])
     metrics.update(preds[2:], sharp[2:])
     expected = np.mean([10 * math.log10(1 / F.mse_loss(p, s).item()) for p, s in zip(preds, sharp, strict=True)])
     pooled = 10 * math.log10(1 / F.mse_loss(preds, sharp).item())
-    got = metrics.compute()["val/psnr"].item()
+    got = metrics.compute()["psnr"].item()
     assert got == pytest.approx(expected, abs=1e-4)
     assert abs(got - pooled) > 0.1  # the pooled-MSE PSNR is a different number
 
@@ -52,7 +52,7 @@ def test_ssim_matches_scikit_image_on_random_images() -> None:
 
 
 def test_ssim_matches_scikit_image_on_real_gopro_pairs(realdata) -> None:
-    metric = ImageSSIM()
+    metric = ImageScores()
     refs = []
     for seq in ("GOPR0384_11_00", "DeepDeblurExample_seq4_frame1"):
         folder = realdata / "gopro_mini" / "test" / seq
@@ -62,7 +62,7 @@ def test_ssim_matches_scikit_image_on_real_gopro_pairs(realdata) -> None:
         assert ours == pytest.approx(ref, abs=1e-3)
         metric.update(blur[None], sharp[None])
         refs.append(ref)
-    assert metric.compute().item() == pytest.approx(np.mean(refs), abs=1e-3)
+    assert metric.compute()["ssim"].item() == pytest.approx(np.mean(refs), abs=1e-3)
 
 
 def test_multiscale_loss_sums_mse_against_resized_targets() -> None:

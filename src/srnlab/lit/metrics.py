@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric, MetricCollection
-from torchmetrics.functional.image import structural_similarity_index_measure
-from torchmetrics.image import PeakSignalNoiseRatio
+from torchmetrics import Metric
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 SSIM_WINDOW = 11
 SSIM_BORDER = (SSIM_WINDOW - 1) // 2
@@ -27,49 +26,49 @@ def quantize(x: Tensor) -> Tensor:
 
 def per_image_psnr(preds: Tensor, target: Tensor) -> Tensor:
     """PSNR of each image of a batch, on [0, 1] data."""
-    mse = (preds - target).square().flatten(1).mean(dim=1)
-    return 10.0 * torch.log10(1.0 / mse)
+    return peak_signal_noise_ratio(preds, target, data_range=1.0, dim=(1, 2, 3), reduction="none")
 
 
 def per_image_ssim(preds: Tensor, target: Tensor) -> Tensor:
     """scikit-image's SSIM of each image of a batch (see the module docstring)."""
     _, ssim_map = structural_similarity_index_measure(
-        preds,
-        target,
-        data_range=1.0,
-        gaussian_kernel=True,
-        sigma=1.5,
-        kernel_size=SSIM_WINDOW,
-        reduction="none",
-        return_full_image=True,
-    )
+        preds, target, data_range=1.0, gaussian_kernel=True, sigma=1.5, kernel_size=SSIM_WINDOW,
+        reduction="none", return_full_image=True,
+    )  # fmt: skip
     b = SSIM_BORDER
     if ssim_map.shape[-1] > 2 * b and ssim_map.shape[-2] > 2 * b:
         ssim_map = ssim_map[..., b:-b, b:-b]
     return ssim_map.flatten(1).mean(dim=1)
 
 
-class ImageSSIM(Metric):
-    """Mean over images of `per_image_ssim`; sums and counts reduce correctly under DDP."""
+def score_images(preds: Tensor, target: Tensor) -> dict[str, Tensor]:
+    """Per-image PSNR and SSIM of a batch: what the test records keep and ImageScores averages."""
+    return {"psnr": per_image_psnr(preds, target), "ssim": per_image_ssim(preds, target)}
+
+
+class ImageScores(Metric):
+    """Means over images of per-image PSNR and SSIM; sums and counts reduce correctly under DDP.
+
+    `update(preds, target)` scores a batch; `add(scores)` takes scores already computed by `score_images`,
+    so that a caller that also keeps them per image computes each only once.
+    """
 
     higher_is_better = True
     full_state_update = False
 
     def __init__(self) -> None:
         super().__init__()
-        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        for key in ("psnr", "ssim"):
+            self.add_state(key, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
-        values = per_image_ssim(preds, target)
-        self.total += values.double().sum()
-        self.count += values.numel()
+        self.add(score_images(preds, target))
 
-    def compute(self) -> Tensor:
-        return (self.total / self.count).float()
+    def add(self, scores: dict[str, Tensor]) -> None:
+        self.psnr += scores["psnr"].double().sum()
+        self.ssim += scores["ssim"].double().sum()
+        self.count += scores["psnr"].numel()
 
-
-def deblur_metrics(prefix: str) -> MetricCollection:
-    """PSNR (mean over images) and SSIM, keyed `<prefix>psnr` and `<prefix>ssim`."""
-    psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean")
-    return MetricCollection({"psnr": psnr, "ssim": ImageSSIM()}, prefix=prefix)
+    def compute(self) -> dict[str, Tensor]:
+        return {"psnr": (self.psnr / self.count).float(), "ssim": (self.ssim / self.count).float()}

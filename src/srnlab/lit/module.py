@@ -13,11 +13,10 @@ from hydra.utils import instantiate
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
-from torchmetrics import MetricCollection
 
 from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
-from srnlab.lit.metrics import deblur_metrics, per_image_psnr, per_image_ssim, quantize
+from srnlab.lit.metrics import ImageScores, quantize, score_images
 from srnlab.lit.schedule import polynomial_decay
 from srnlab.runfiles import write_json
 
@@ -42,10 +41,8 @@ class DeblurModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = instantiate(net)
-        self.val_metrics = deblur_metrics("val/")
-        self.val_blur_metrics = deblur_metrics("val/blur_")
-        self.test_metrics = deblur_metrics("test/")
-        self.test_blur_metrics = deblur_metrics("test/blur_")
+        self.val_scores, self.val_blur_scores = ImageScores(), ImageScores()
+        self.test_scores, self.test_blur_scores = ImageScores(), ImageScores()
         self.val_history: list[dict[str, float]] = []
         self.test_records: list[dict[str, Any]] = []
         self._grid_batches: list[tuple[Tensor, Tensor, Tensor]] = []
@@ -69,22 +66,35 @@ class DeblurModule(pl.LightningModule):
             norm = torch.nn.utils.clip_grad_norm_(params, self.hparams.recurrent_grad_clip)
             self.log("train/recurrent_grad_norm", norm)
 
-    def _score(self, batch: dict[str, Tensor], metrics: MetricCollection, blur_metrics: MetricCollection) -> Tensor:
+    def _score(
+        self, batch: dict[str, Tensor], scores: ImageScores, blur_scores: ImageScores
+    ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+        """The 8-bit output, and the per-image scores of output and blurry input, added to the running means."""
         output = quantize(self(batch["blur"]))
-        metrics.update(output, batch["sharp"])
-        blur_metrics.update(batch["blur"], batch["sharp"])
-        return output
+        out_scores, in_scores = score_images(output, batch["sharp"]), score_images(batch["blur"], batch["sharp"])
+        scores.add(out_scores)
+        blur_scores.add(in_scores)
+        return output, out_scores, in_scores
+
+    @staticmethod
+    def _means(prefix: str, scores: ImageScores, blur_scores: ImageScores) -> dict[str, Tensor]:
+        """`<prefix>/psnr`, `<prefix>/ssim` and their `blur_` twins, then both metrics reset."""
+        means = {
+            **{f"{prefix}/{k}": v for k, v in scores.compute().items()},
+            **{f"{prefix}/blur_{k}": v for k, v in blur_scores.compute().items()},
+        }
+        scores.reset()
+        blur_scores.reset()
+        return means
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        output = self._score(batch, self.val_metrics, self.val_blur_metrics)
+        output, _, _ = self._score(batch, self.val_scores, self.val_blur_scores)
         if len(self._grid_batches) < self.hparams.grid_images:
             self._grid_batches.append((batch["blur"][:1], output[:1], batch["sharp"][:1]))
 
     def on_validation_epoch_end(self) -> None:
-        scores = {**self.val_metrics.compute(), **self.val_blur_metrics.compute()}
+        scores = self._means("val", self.val_scores, self.val_blur_scores)
         self.log_dict(scores, sync_dist=False)
-        self.val_metrics.reset()
-        self.val_blur_metrics.reset()
         if not self.trainer.sanity_checking:
             self.val_history.append({"step": self.global_step, **{k: float(v) for k, v in scores.items()}})
             rank_zero_info(
@@ -125,26 +135,16 @@ class DeblurModule(pl.LightningModule):
                 logger.log_image("val/grid", [str(path)], step=self.global_step, caption=["blur | output | sharp"])
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        output = self._score(batch, self.test_metrics, self.test_blur_metrics)
+        _, out_scores, in_scores = self._score(batch, self.test_scores, self.test_blur_scores)
         for i, name in enumerate(batch["name"]):
-            o, s, b = output[i : i + 1], batch["sharp"][i : i + 1], batch["blur"][i : i + 1]
-            self.test_records.append(
-                {
-                    "name": name,
-                    "psnr": float(per_image_psnr(o, s)),
-                    "ssim": float(per_image_ssim(o, s)),
-                    "blur_psnr": float(per_image_psnr(b, s)),
-                    "blur_ssim": float(per_image_ssim(b, s)),
-                }
-            )
+            record = {"name": name, **{k: float(v[i]) for k, v in out_scores.items()}}
+            self.test_records.append(record | {f"blur_{k}": float(v[i]) for k, v in in_scores.items()})
 
     def on_test_epoch_start(self) -> None:
         self.test_records.clear()
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict({**self.test_metrics.compute(), **self.test_blur_metrics.compute()})
-        self.test_metrics.reset()
-        self.test_blur_metrics.reset()
+        self.log_dict(self._means("test", self.test_scores, self.test_blur_scores))
         self.test_records = _gather_records(self.test_records)
 
     def configure_optimizers(self) -> dict[str, Any]:
