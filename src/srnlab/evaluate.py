@@ -14,6 +14,7 @@ from srnlab.checkpoints import check_variant, read_hparams
 from srnlab.config import CONFIG_DIR
 from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.precision import trainer_precision
 from srnlab.runfiles import write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,21 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         read_hparams(cfg.ckpt_path)
     else:
         check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))
-    module = DeblurModule.load_from_checkpoint(cfg.ckpt_path, map_location="cpu")
+    module = DeblurModule.load_from_checkpoint(
+        cfg.ckpt_path, map_location="cpu", channels_last=cfg.model.channels_last, compile=False
+    )
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("validate" if cfg.split == "val" else "test")
     loader = datamodule.val_dataloader() if cfg.split == "val" else datamodule.test_dataloader()
     output_dir = Path(cfg.paths.output_dir)
     with isolated_wandb():
-        trainer = instantiate(cfg.trainer, logger=build_loggers(cfg, output_dir) or False, callbacks=[])
+        trainer = instantiate(
+            cfg.trainer,
+            precision=trainer_precision(cfg.trainer).precision,
+            logger=build_loggers(cfg, output_dir) or False,
+            callbacks=[],
+        )
         trainer.test(module, dataloaders=loader, verbose=False)
     records = module.test_records
     summary = {

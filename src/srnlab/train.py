@@ -18,6 +18,7 @@ from srnlab.checkpoints import check_variant
 from srnlab.config import CONFIG_DIR
 from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.precision import trainer_precision
 from srnlab.runfiles import read_json, write_json
 from srnlab.summary import count_parameters
 
@@ -37,6 +38,8 @@ def build_module(cfg: DictConfig) -> DeblurModule:
         loss=plain(cfg.model.loss),
         recurrent_grad_clip=cfg.model.recurrent_grad_clip,
         variant=plain(cfg.variant),
+        channels_last=cfg.model.channels_last,
+        compile=cfg.model.compile,
     )
 
 
@@ -77,9 +80,12 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
     ckpt_path = resume_checkpoint(cfg, output_dir, module)
+    precision = trainer_precision(cfg.trainer)
     with isolated_wandb():
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
-        trainer = instantiate(cfg.trainer, logger=build_loggers(cfg, output_dir), callbacks=callbacks)
+        trainer = instantiate(
+            cfg.trainer, precision=precision.precision, logger=build_loggers(cfg, output_dir), callbacks=callbacks
+        )
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         test = trainer.test(module, datamodule=datamodule, ckpt_path="best")[0] if cfg.test else {}
     progress = read_json(output_dir / PROGRESS_FILE) or {}
@@ -87,6 +93,7 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     return {
         **_identity(cfg),
         "status": "ok",
+        "precision": precision.precision,
         "params": count_parameters(module.net),
         "global_step": progress.get("global_step"),
         "train_time_s": progress.get("train_time_s"),

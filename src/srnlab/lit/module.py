@@ -37,24 +37,43 @@ class DeblurModule(pl.LightningModule):
         recurrent_grad_clip: float | None = None,
         variant: dict[str, Any] | None = None,
         grid_images: int = 4,
+        channels_last: bool = True,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = instantiate(net)
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
         self.val_scores, self.val_blur_scores = ImageScores(), ImageScores()
         self.test_scores, self.test_blur_scores = ImageScores(), ImageScores()
         self.val_history: list[dict[str, float]] = []
         self.test_records: list[dict[str, Any]] = []
         self._grid_batches: list[tuple[Tensor, Tensor, Tensor]] = []
+        self._compiled = False
         self._train_time_before = 0.0
         self._fit_started = time.monotonic()
 
     def forward(self, blur: Tensor) -> Tensor:
         """The finest-scale estimate, the deblurred image."""
-        return self.net(blur)[-1]
+        return self.net(self.to_layout(blur))[-1]
+
+    def to_layout(self, images: Tensor) -> Tensor:
+        """Images in the memory layout of the network's weights: NHWC (channels_last) lets oneDNN and cuDNN
+        pick their fast convolution kernels without a layout conversion around every layer."""
+        if self.hparams.channels_last:
+            return images.contiguous(memory_format=torch.channels_last)
+        return images
+
+    def configure_model(self) -> None:
+        """Compile the network in place (`model.compile`): state-dict keys, checkpoints and resume stay as
+        they are, only the calls go through TorchInductor."""
+        if self.hparams.compile and not self._compiled:
+            self.net.compile()
+            self._compiled = True
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        outputs = self.net(batch["blur"])
+        outputs = self.net(self.to_layout(batch["blur"]))
         loss = multiscale_mse(outputs, batch["sharp"], (self.hparams.loss or {}).get("scale_weights"))
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
         return loss
