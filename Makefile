@@ -14,7 +14,7 @@ DATA_ROOT ?=
 LAUNCHER ?= basic
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint format params data bench-data bench-model reproduce-table1 table1 wandb-sync clean
+.PHONY: help install test test-slow lint format params data bench-data bench-model gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -50,8 +50,19 @@ params: $(STAMP) ## Parameter counts and GFLOPs of every Table 1 variant
 data: $(STAMP) ## Synthesise the default blurry/sharp set into data/synthetic
 	$(BIN)/srn-synth --out $${SRN_DATA_DIR:-data}/synthetic
 
-bench-data: $(STAMP) ## Loader throughput (pairs/s) with 0, 1 and 2 workers
+bench-data: $(STAMP) ## Loader throughput (pairs/s), and training steps/s with the DataModule vs batches in memory
 	$(BIN)/python benchmarks/bench_data.py
+	$(BIN)/python benchmarks/bench_loader.py --profiles mini gpu --workers 0 1 2
+
+bench-model: $(STAMP) ## SR-EDRB3 720p forward and training step: fp32 NCHW vs the fast path, against the matmul ceilings
+	$(BIN)/python benchmarks/bench_model.py $(ARGS)
+
+gpu-check: $(STAMP) ## GPU evidence of the speed work (about 8 min on one H100), written to ablations/results/gpu-check/
+	PY=$(BIN)/python bash benchmarks/gpu_check.sh
+
+gpu-check-dry-run: $(STAMP) ## The gpu-check script on the CPU at smoke size (results in logs/gpu-check-dry-run/)
+	PY=$(BIN)/python GPU_CHECK_DRY_RUN=1 GPU_CHECK_OUT=$(LOG_DIR)/gpu-check-dry-run/results \
+		GPU_CHECK_WORK=$(LOG_DIR)/gpu-check-dry-run bash benchmarks/gpu_check.sh
 
 LOG_DIR ?= logs
 RESULTS ?= ablations/results/$(if $(filter synthetic,$(DATA)),$(PROFILE),$(PROFILE)-$(DATA))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,8 @@ def isolated_wandb() -> Iterator[None]:
     try:
         yield
     finally:
-        import wandb
-
-        if wandb.run is not None:
+        wandb = sys.modules.get("wandb")  # never imported: no run to finish (and wandb may not be installed)
+        if wandb is not None and wandb.run is not None:
             wandb.finish()
         for key in [k for k in os.environ if k.startswith("WANDB_")]:
             del os.environ[key]

@@ -74,7 +74,8 @@ class DeblurModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         outputs = self.net(self.to_layout(batch["blur"]))
-        loss = multiscale_mse(outputs, batch["sharp"], (self.hparams.loss or {}).get("scale_weights"))
+        sharp = self.to_layout(batch["sharp"])
+        loss = multiscale_mse(outputs, sharp, (self.hparams.loss or {}).get("scale_weights"))
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
         return loss
 
