@@ -127,7 +127,7 @@ def prepare(
     layout = torch.channels_last if setting.channels_last else torch.contiguous_format
     net = net.to(memory_format=layout)
     if setting.compile:
-        net = torch.compile(net)
+        net = torch.compile(net, dynamic=False)
     return net, lambda x: x.contiguous(memory_format=layout)
 
 

@@ -32,6 +32,10 @@ class DeblurDataModule(pl.LightningDataModule):
         num_workers: DataLoader worker processes; 0 loads in the main process.
         pin_memory: pin batches in page-locked memory (faster host-to-GPU copies).
         persistent_workers: keep workers alive between epochs (only used when num_workers > 0).
+        train_repeats: each training epoch goes over the training pairs this many times, in one shuffled
+            order (BasicSR's `dataset_enlarge_ratio`). Small sets (the synthetic default: 6 batches of 16)
+            otherwise end an epoch every few steps, and at every epoch start the loader workers stall the
+            GPU; measured with `benchmarks/bench_loader.py` (README 'Speed').
         val_max_images: validate on N test pairs evenly spaced over the sorted split, or all if None.
         synthesize: a synthetic-set recipe (`srnlab.data.synthesize.make_recipe` arguments: n_train, n_test,
             seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is
@@ -54,6 +58,7 @@ class DeblurDataModule(pl.LightningDataModule):
         persistent_workers: bool = False,
         val_max_images: int | None = None,
         synthesize: Mapping[str, Any] | None = None,
+        train_repeats: int = 1,
     ) -> None:
         super().__init__()
         if isinstance(synthesize, DictConfig):  # from Hydra: plain Python, to be saved and compared as JSON
@@ -92,7 +97,8 @@ class DeblurDataModule(pl.LightningDataModule):
         """
         train_set = self._require(self.train_set, "fit")
         drop_last = len(train_set) >= self.hparams.batch_size
-        return self._loader(train_set, self.hparams.batch_size, shuffle=True, drop_last=drop_last)
+        epoch = RepeatedDataset(train_set, self.hparams.train_repeats)
+        return self._loader(epoch, self.hparams.batch_size, shuffle=True, drop_last=drop_last)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self._require(self.val_set, "validate"), self.hparams.val_batch_size)
@@ -124,6 +130,21 @@ class DeblurDataModule(pl.LightningDataModule):
         return dataset
 
 
+class RepeatedDataset(Dataset):
+    """A dataset seen `times` times per epoch: index i is item i mod len(dataset)."""
+
+    def __init__(self, dataset: Dataset, times: int) -> None:
+        if times < 1:
+            raise ValueError(f"data.train_repeats must be >= 1, got {times}")
+        self.dataset, self.times = dataset, times
+
+    def __len__(self) -> int:
+        return len(self.dataset) * self.times
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[index % len(self.dataset)]
+
+
 def spread_indices(n: int, k: int) -> list[int]:
     """k of n sorted indices, evenly spaced from the first to the last: a validation subset of a sorted
     split then covers every sequence (scene) instead of only the first one."""
@@ -144,7 +165,7 @@ def reseed_worker_augmentation(worker_id: int) -> None:
     """
     info = get_worker_info()
     dataset = info.dataset
-    while isinstance(dataset, Subset):
+    while isinstance(dataset, Subset | RepeatedDataset):
         dataset = dataset.dataset
     reseed = getattr(dataset.transform, "set_random_seed", None)
     if reseed is not None:

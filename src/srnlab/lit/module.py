@@ -67,9 +67,10 @@ class DeblurModule(pl.LightningModule):
 
     def configure_model(self) -> None:
         """Compile the network in place (`model.compile`): state-dict keys, checkpoints and resume stay as
-        they are, only the calls go through TorchInductor."""
+        they are, only the calls go through TorchInductor. Static shapes: training crops have one size, and
+        torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (README 'Speed')."""
         if self.hparams.compile and not self._compiled:
-            self.net.compile()
+            self.net.compile(dynamic=False)
             self._compiled = True
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
