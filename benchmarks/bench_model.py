@@ -28,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from srnlab.config import compose_config
 from srnlab.lit.losses import multiscale_mse
-from srnlab.precision import BF16, FP32, PrecisionChoice, autocast, resolve_precision
+from srnlab.precision import AUTO, BF16, FP32, PrecisionChoice, autocast, resolve_channels_last, resolve_precision
 from srnlab.summary import forward_gflops
 
 
@@ -37,7 +37,7 @@ class Setting:
     """One way of running the network: memory layout, precision, TF32 and compilation."""
 
     name: str
-    channels_last: bool
+    channels_last: bool | str  # or "auto": what srn-train / srn-deblur resolve it to for the task
     precision: str
     tf32: bool = False
     compile: bool = False
@@ -124,7 +124,8 @@ def prepare(
     net: nn.Module, setting: Setting, device: torch.device
 ) -> tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]:
     """The network in the setting's layout (compiled if asked) and a function that lays out its inputs."""
-    layout = torch.channels_last if setting.channels_last else torch.contiguous_format
+    nhwc = resolve_channels_last(setting.channels_last, device, training=net.training)
+    layout = torch.channels_last if nhwc else torch.contiguous_format
     net = net.to(memory_format=layout)
     if setting.compile:
         net = torch.compile(net, dynamic=False)
@@ -163,13 +164,19 @@ def bench_train_step(
     return seconds, count_gflop(step)
 
 
+def label(setting: Setting, device: torch.device, training: bool) -> str:
+    """The setting's name, with the layout `auto` chose for this task."""
+    if setting.channels_last != AUTO:
+        return setting.name
+    return f"{setting.name}, {'NHWC' if resolve_channels_last(AUTO, device, training) else 'NCHW'}"
+
+
 def settings_for(device: torch.device, auto: PrecisionChoice, with_compile: bool) -> dict[str, Setting]:
     """The settings worth timing on this device, by short key (what --only selects)."""
-    fast = Setting(f"fast path: channels_last + auto ({auto.precision})", True, auto.precision)
+    fast = Setting(f"fast path: auto layout + auto precision ({auto.precision})", AUTO, auto.precision)
     if device.type == "cpu":
         settings = {"nchw": Setting("default before: fp32 NCHW", False, FP32)}
-        if auto.precision != FP32:
-            settings["channels_last"] = Setting("channels_last fp32", True, FP32)
+        settings["channels_last"] = Setting("channels_last fp32", True, FP32)
         settings["fast"] = fast
     else:
         settings = {
@@ -180,7 +187,7 @@ def settings_for(device: torch.device, auto: PrecisionChoice, with_compile: bool
             "fast": fast,
         }
     if with_compile:
-        settings["compiled"] = Setting(f"compiled fast path ({auto.precision})", True, auto.precision, compile=True)
+        settings["compiled"] = Setting(f"compiled fast path ({auto.precision})", AUTO, auto.precision, compile=True)
     return settings
 
 
@@ -224,12 +231,16 @@ def main(argv: list[str] | None = None) -> None:
             ceiling = ceilings[BF16] if setting.precision == BF16 else ceilings["tf32" if setting.tf32 else FP32]
             seconds = bench_forward(net, setting, tuple(args.size), device, args.repeats)
             h, w = args.size
-            row = Timing(f"{variant} forward {w}x{h}", setting.name, seconds, fwd_gflop, ceiling).row()
+            row = Timing(f"{variant} forward {w}x{h}", label(setting, device, False), seconds, fwd_gflop, ceiling).row()
             table.append(row)
             print(row, flush=True)
             seconds, step_gflop = bench_train_step(net, setting, args.batch, args.crop, device, args.repeats)
             row = Timing(
-                f"{variant} train step {args.batch}x{args.crop}^2", setting.name, seconds, step_gflop, ceiling
+                f"{variant} train step {args.batch}x{args.crop}^2",
+                label(setting, device, True),
+                seconds,
+                step_gflop,
+                ceiling,
             ).row()
             table.append(row)
             print(row, flush=True)

@@ -121,15 +121,26 @@ def test_blurry_input_scores_are_identical_under_fp32_and_bf16(smoke_setup) -> N
 
 def test_channels_last_matches_nchw(smoke_setup) -> None:
     cfg, _, state = smoke_setup
-    nchw, nhwc = (build_module(cfg) for _ in range(2))
-    nchw.hparams.channels_last = False
-    nchw.net.to(memory_format=torch.contiguous_format)
-    for module in (nchw, nhwc):
+    modules = {}
+    for layout in (False, True):
+        module = build_module(cfg)
+        module.hparams.channels_last = layout
+        module.use_layout_for(torch.device("cpu"), training=False)
         module.load_state_dict(state)
-        module.eval()
-    conv = next(m for m in nhwc.net.modules() if isinstance(m, torch.nn.Conv2d))
+        modules[layout] = module.eval()
+    conv = next(m for m in modules[True].net.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     blur = torch.rand(2, 3, 45, 61)
     with torch.no_grad():
-        out_nchw, out_nhwc = nchw(blur), nhwc(blur)
+        out_nchw, out_nhwc = modules[False](blur), modules[True](blur)
     torch.testing.assert_close(out_nhwc, out_nchw, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("device", "native_bf16", "training", "expected"),
+    [("cuda", False, True, True), ("cpu", True, True, True), ("cpu", False, True, False), ("cpu", False, False, True)],
+)
+def test_auto_layout_is_channels_last_where_measured_faster(monkeypatch, device, native_bf16, training, expected):
+    fake_cpu(monkeypatch, amx=native_bf16, avx512_bf16=False)
+    assert precision.resolve_channels_last("auto", torch.device(device), training) == expected
+    assert precision.resolve_channels_last(False, torch.device(device), training) is False

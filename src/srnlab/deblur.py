@@ -1,18 +1,32 @@
-"""`srn-deblur`: deblur your own photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint."""
+"""`srn-deblur`: deblur your own photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint.
+
+Photos too large for the memory at hand are deblurred in overlapping tiles blended without seams
+(`--tile`, `--overlap`; see srnlab.tiling), so a 4000x3000 photo needs under 2 GB on a CPU.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from tqdm import tqdm
 
 from srnlab.checkpoints import CheckpointError, read_hparams
 from srnlab.data.images import ImageReadError, from_tensor, read_image, to_tensor, write_image
 from srnlab.lit import DeblurModule
+from srnlab.precision import autocast, resolve_precision
+from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+AUTO = "auto"
+DEFAULT_OVERLAP = 64
+
+
+class OptionError(ValueError):
+    """A tiling option that cannot work (the message names the option)."""
 
 
 def find_images(inputs: list[Path]) -> list[Path]:
@@ -31,28 +45,102 @@ def find_images(inputs: list[Path]) -> list[Path]:
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
+    if name == AUTO:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
+def tile_option(text: str) -> int | str:
+    """`--tile`: auto, 0 (never tile) or a positive multiple of TILE_MULTIPLE."""
+    if text == AUTO:
+        return AUTO
+    if not text.isdigit() or int(text) % TILE_MULTIPLE:
+        raise argparse.ArgumentTypeError(f"expected auto, 0 or a multiple of {TILE_MULTIPLE}, got {text!r}")
+    return int(text)
+
+
+def overlap_option(text: str) -> int:
+    """`--overlap`: a number of pixels, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of pixels (0 or more), got {text!r}")
+    return int(text)
+
+
+def check_tiling(tile: int | str, overlap: int) -> None:
+    """Refuse a tile off the 16-px grid, or an overlap that leaves a tile nothing of its own, before any
+    checkpoint is loaded."""
+    if tile != AUTO and not (isinstance(tile, int) and tile >= 0 and tile % TILE_MULTIPLE == 0):
+        raise OptionError(f"--tile must be auto, 0 or a multiple of {TILE_MULTIPLE}, got {tile!r}")
+    if isinstance(tile, int) and 0 < tile <= overlap:
+        raise OptionError(f"--overlap ({overlap} px) must be smaller than --tile ({tile} px)")
+    if overlap < 0:
+        raise OptionError(f"--overlap must be 0 or more pixels, got {overlap}")
+
+
+def tile_for(
+    blur: Tensor, module: DeblurModule, device: torch.device, tile: int | str, overlap: int, dtype: torch.dtype
+) -> int:
+    """The tile size for this image: the option as given (0: whole image), or what the memory allows."""
+    if tile != AUTO:
+        return tile
+    chosen = auto_tile(*blur.shape[-2:], module.net, device, dtype) or 0
+    if 0 < chosen <= overlap:
+        raise OptionError(f"--tile auto allows {chosen} px tiles here, not more than --overlap ({overlap} px)")
+    return chosen
+
+
+def describe_tiles(blur: Tensor, tile: int, overlap: int) -> str:
+    """'(W x H) in N tiles of up to h x w px, overlap M px': one line a user can relate memory and time to."""
+    height, width = blur.shape[-2:]
+    tiles = plan_tiles(height, width, tile, overlap)
+    largest = max(h for _, _, h, _ in tiles), max(w for _, _, _, w in tiles)
+    return f"({width}x{height}) in {len(tiles)} tiles of up to {largest[0]}x{largest[1]} px, overlap {overlap} px"
+
+
+def deblur_image(module: DeblurModule, blur: Tensor, device: torch.device, tile: int, overlap: int) -> Tensor:
+    """The deblurred 1 x 3 x H x W image as float32 on the CPU: in one piece when `tile` is 0, else in tiles."""
+    if tile:
+        return deblur_tiled(module, blur, tile, overlap, device=device)
+    return module(blur.to(device)).to("cpu", torch.float32)
+
+
 def deblur_files(
-    ckpt: Path, inputs: list[Path], out_dir: Path, device: str = "auto"
+    ckpt: Path,
+    inputs: list[Path],
+    out_dir: Path,
+    device: str = AUTO,
+    *,
+    tile: int | str = AUTO,
+    overlap: int = DEFAULT_OVERLAP,
+    precision: str = AUTO,
 ) -> tuple[list[Path], list[ImageReadError]]:
     """Write `<out_dir>/<stem>_deblurred.png` for every readable input. A damaged image is reported and
-    skipped, so one bad file in a folder does not cost the others."""
+    skipped, so one bad file in a folder does not cost the others.
+
+    `tile` is auto (tiles only where the whole image would not fit in memory), 0 (never) or a tile size in
+    pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16.
+    """
+    check_tiling(tile, overlap)
     read_hparams(ckpt)
     target = pick_device(device)
+    choice = resolve_precision(precision, str(target))
+    print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
+    dtype = choice.autocast_dtype or torch.float32
     module = DeblurModule.load_from_checkpoint(ckpt, map_location=target).eval()
+    module.use_layout_for(target, training=False)
     written, failed = [], []
     for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):
         try:
-            blur = to_tensor(read_image(path))[None].to(target)
+            blur = to_tensor(read_image(path))[None]
         except ImageReadError as error:
             failed.append(error)
             continue
-        with torch.no_grad():
-            sharp = module(blur)[0]
+        size = tile_for(blur, module, target, tile, overlap, dtype)
+        if size:
+            tqdm.write(f"srn-deblur: {path.name} {describe_tiles(blur, size, overlap)}", file=sys.stderr)
+        with torch.inference_mode(), autocast(choice, target):
+            sharp = deblur_image(module, blur, target, size, overlap)[0]
+        del blur  # the input's memory is free again before the output is quantised and encoded
         out = out_dir / f"{path.stem}_deblurred.png"
         write_image(out, from_tensor(sharp))
         written.append(out)
@@ -64,11 +152,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("inputs", nargs="+", type=Path, help="image files or folders of images")
     parser.add_argument("--ckpt", type=Path, required=True, help="a .ckpt written by srn-train")
     parser.add_argument("--out", type=Path, default=Path("deblurred"), help="output folder (default: ./deblurred)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument("--device", default=AUTO, help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument(
+        "--tile",
+        type=tile_option,
+        default=AUTO,
+        help=f"tile size in px, a multiple of {TILE_MULTIPLE}; auto (default): tile only what would not fit in "
+        "memory (under 2 GB in all on a CPU); 0: never tile",
+    )
+    parser.add_argument(
+        "--overlap",
+        type=overlap_option,
+        default=DEFAULT_OVERLAP,
+        help=f"pixels neighbouring tiles share and blend over (default: {DEFAULT_OVERLAP})",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=[AUTO, "32", "bf16"],
+        default=AUTO,
+        help="auto (default): bf16 where the device computes it natively, else fp32",
+    )
     args = parser.parse_args(argv)
     try:
-        written, failed = deblur_files(args.ckpt, args.inputs, args.out, args.device)
-    except (CheckpointError, FileNotFoundError) as error:
+        check_tiling(args.tile, args.overlap)
+    except OptionError as error:
+        parser.error(str(error))
+    try:
+        written, failed = deblur_files(
+            args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
+            precision=args.precision,
+        )  # fmt: skip
+    except (CheckpointError, FileNotFoundError, OptionError) as error:
         parser.exit(2, f"srn-deblur: error: {error}\n")
     for path in written:
         print(path)

@@ -18,6 +18,7 @@ from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import ImageScores, quantize, score_images
 from srnlab.lit.schedule import polynomial_decay
+from srnlab.precision import resolve_channels_last
 from srnlab.runfiles import write_json
 
 
@@ -37,14 +38,14 @@ class DeblurModule(pl.LightningModule):
         recurrent_grad_clip: float | None = None,
         variant: dict[str, Any] | None = None,
         grid_images: int = 4,
-        channels_last: bool = True,
+        channels_last: bool | str = "auto",
         compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = instantiate(net)
-        if channels_last:
-            self.net.to(memory_format=torch.channels_last)
+        self.channels_last = False
+        self.use_layout_for(torch.device("cpu"), training=False)
         self.val_scores, self.val_blur_scores = ImageScores(), ImageScores()
         self.test_scores, self.test_blur_scores = ImageScores(), ImageScores()
         self.val_history: list[dict[str, float]] = []
@@ -58,10 +59,20 @@ class DeblurModule(pl.LightningModule):
         """The finest-scale estimate, the deblurred image."""
         return self.net(self.to_layout(blur))[-1]
 
+    def use_layout_for(self, device: torch.device, training: bool) -> None:
+        """Lay the weights out as `model.channels_last` asks for this device and task (auto: where measured
+        faster). NHWC lets oneDNN and cuDNN pick their fast convolution kernels without a layout conversion
+        around every layer; inputs follow the weights (`to_layout`)."""
+        self.channels_last = resolve_channels_last(self.hparams.channels_last, device, training)
+        self.net.to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+
+    def setup(self, stage: str) -> None:
+        """Choose the layout once per Trainer entry point, before the optimizer's state takes the weights'."""
+        self.use_layout_for(self.trainer.strategy.root_device, training=stage == "fit")
+
     def to_layout(self, images: Tensor) -> Tensor:
-        """Images in the memory layout of the network's weights: NHWC (channels_last) lets oneDNN and cuDNN
-        pick their fast convolution kernels without a layout conversion around every layer."""
-        if self.hparams.channels_last:
+        """Images in the memory layout of the network's weights."""
+        if self.channels_last:
             return images.contiguous(memory_format=torch.channels_last)
         return images
 
