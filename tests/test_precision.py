@@ -98,14 +98,19 @@ def smoke_setup(tmp_path_factory):
     cfg = compose_config("train", overrides)
     datamodule = instantiate(cfg.data)
     pl.seed_everything(0)
-    return cfg, datamodule, build_module(cfg).state_dict()
+    return cfg, datamodule, build_module(cfg).state_dict(), root.parent
 
 
-def validate(cfg, datamodule, state, precision_name: str) -> dict[str, float]:
+def validate(cfg, datamodule, state, run_dir, precision_name: str) -> dict[str, float]:
     module = build_module(cfg)
     module.load_state_dict(state)
     trainer = pl.Trainer(
-        accelerator="cpu", precision=precision_name, logger=False, enable_progress_bar=False, enable_checkpointing=False
+        accelerator="cpu",
+        precision=precision_name,
+        default_root_dir=run_dir / precision_name,
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
     )
     return trainer.validate(module, datamodule=datamodule, verbose=False)[0]
 
@@ -120,7 +125,7 @@ def test_blurry_input_scores_are_identical_under_fp32_and_bf16(smoke_setup) -> N
 
 
 def test_channels_last_matches_nchw(smoke_setup) -> None:
-    cfg, _, state = smoke_setup
+    cfg, _, state, _ = smoke_setup
     modules = {}
     for layout in (False, True):
         module = build_module(cfg)
