@@ -174,10 +174,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        check_tiling(args.tile, args.overlap)
-    except OptionError as error:
-        parser.error(str(error))
-    try:
         written, failed = deblur_files(
             args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
             precision=args.precision,

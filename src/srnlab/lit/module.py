@@ -44,7 +44,6 @@ class DeblurModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = instantiate(net)
-        self.channels_last = False
         self.use_layout_for(torch.device("cpu"), training=False)
         self.val_scores, self.val_blur_scores = ImageScores(), ImageScores()
         self.test_scores, self.test_blur_scores = ImageScores(), ImageScores()
