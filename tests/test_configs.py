@@ -26,6 +26,12 @@ def test_paper_profile_holds_the_paper_protocol() -> None:
     assert (cfg.data.crop_size, cfg.data.batch_size, cfg.data.val_crop_size) == (256, 16, None)
     assert cfg.model.optimizer.lr == 1e-4 and list(cfg.model.optimizer.betas) == [0.9, 0.999]
     assert cfg.model.scheduler.power == 0.3 and cfg.model.kernel_size == 3
+    assert (cfg.model.scheduler.decay, cfg.model.scheduler.end_lr, cfg.model.scheduler.warmup_steps) == (
+        "poly",
+        1e-6,
+        0,
+    )
+    assert cfg.model.optimizer._target_ == "torch.optim.Adam" and cfg.model.net.residual is False
     assert cfg.trainer.accelerator == "gpu" and cfg.model.net.width_mult == 1.0
 
 

@@ -13,7 +13,7 @@ from skimage.metrics import structural_similarity
 from srnlab.data.images import read_image, to_tensor
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import ImageScores, per_image_ssim, quantize
-from srnlab.lit.schedule import polynomial_decay
+from srnlab.lit.schedule import WarmupDecay
 
 
 def skimage_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -77,8 +77,26 @@ def test_multiscale_loss_sums_mse_against_resized_targets() -> None:
 
 def test_polynomial_decay_follows_the_paper_schedule() -> None:
     lr, end = 1e-4, 1e-6
-    assert polynomial_decay(0, 100, lr, end, 0.3) == pytest.approx(1.0)
-    assert polynomial_decay(100, 100, lr, end, 0.3) * lr == pytest.approx(end)
-    assert polynomial_decay(500, 100, lr, end, 0.3) * lr == pytest.approx(end)
-    assert polynomial_decay(50, 100, lr, end, 0.3) * lr == pytest.approx((lr - end) * 0.5**0.3 + end)
-    assert polynomial_decay(50, 100, lr, 0.0, 0.3) * lr == pytest.approx(lr * 0.5**0.3)
+    paper = WarmupDecay(max_steps=100, lr=lr, end_lr=end, decay="poly", power=0.3)
+    assert paper(0) == pytest.approx(1.0)
+    assert paper(100) * lr == pytest.approx(end)
+    assert paper(500) * lr == pytest.approx(end)
+    assert paper(50) * lr == pytest.approx((lr - end) * 0.5**0.3 + end)
+    assert WarmupDecay(100, lr, 0.0, "poly", 0.3)(50) * lr == pytest.approx(lr * 0.5**0.3)
+
+
+def test_warmup_then_cosine_decay() -> None:
+    lr, end = 1e-3, 1e-6
+    schedule = WarmupDecay(max_steps=110, lr=lr, end_lr=end, decay="cosine", warmup_steps=10)
+    assert [schedule(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    assert schedule(10) == pytest.approx(1.0)
+    assert schedule(60) * lr == pytest.approx((lr - end) * 0.5 + end)  # half-way down the cosine
+    assert schedule(85) * lr == pytest.approx((lr - end) * 0.5 * (1 + math.cos(0.75 * math.pi)) + end)
+    assert schedule(110) * lr == pytest.approx(end) and schedule(1000) * lr == pytest.approx(end)
+
+
+def test_schedule_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="decay must be 'poly' or 'cosine'"):
+        WarmupDecay(100, 1e-4, 1e-6, decay="step")
+    with pytest.raises(ValueError, match="warmup_steps=100"):
+        WarmupDecay(100, 1e-4, 1e-6, warmup_steps=100)

@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.models import ConvLSTM, ScaleRecurrentNet
-from srnlab.summary import count_parameters
+from srnlab.summary import count_parameters, describe_variant
 
 # spec section 2: the counts the paper's construction gives (colour in/out, bias on every layer).
 EXPECTED_PARAMS = {
@@ -172,3 +172,39 @@ def test_bad_input_names_the_expected_shape() -> None:
 def test_unknown_unit_lists_the_valid_ones() -> None:
     with pytest.raises(InstantiationException, match=r"unknown unit 'dense': choose one of \['convpair', 'resblock'\]"):
         build("sr_edrb1", "model.body.unit=dense")
+
+
+@pytest.mark.parametrize("experiment", ["sr_edrb3", "sr_flat", "sc"])
+def test_residual_network_starts_as_the_identity(experiment: str) -> None:
+    """residual=true: same parameters, zero output convolutions, every scale's estimate = its blurry input,
+    and the zero convolution still learns (its gradient is non-zero)."""
+    plain = build(experiment, "model.net.width_mult=0.125")
+    net = build(experiment, "model.net.width_mult=0.125", "model.net.residual=true")
+    assert count_parameters(net) == count_parameters(plain)
+    assert all(body.output_conv.weight.abs().sum() == 0 for body in net.bodies)
+    assert plain.bodies[0].output_conv.weight.abs().sum() > 0
+    blur = torch.rand(2, 3, 36, 28)
+    outs = net(blur)
+    for out, size in zip(outs, net.scale_sizes(36, 28), strict=True):
+        expected = torch.nn.functional.interpolate(blur, size=size, mode="bilinear") if size != (36, 28) else blur
+        torch.testing.assert_close(out, expected)
+    sum(o.sub(0.5).square().mean() for o in outs).backward()
+    assert net.bodies[-1].output_conv.weight.grad.abs().sum() > 0
+
+
+def test_training_states_the_variant_against_the_paper() -> None:
+    def line(*overrides: str) -> str:
+        cfg = compose_config("train", list(overrides))
+        return describe_variant(cfg, instantiate(cfg.model.net))
+
+    assert line("experiment=table1/sr_edrb3") == (
+        "SR-EDRB3 at width x0.5 (profile mini): 942,579 parameters; the paper's SR-EDRB3 has 3,764,195 "
+        "(use profile=gpu or profile=paper)"
+    )
+    assert line("experiment=table1/ss", "profile=gpu") == (
+        "SS at full width (profile gpu): 2,731,619 parameters, the paper's construction"
+    )
+    assert line("model.net.residual=true", "profile=smoke").startswith(
+        "custom with the global residual (not in the paper) at width x0.25 (profile smoke)"
+    )
+    assert line("model.net.residual=true", "profile=smoke").endswith("; 3,764,195 at full width")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -46,6 +46,26 @@ def _to_meta(net: nn.Module) -> nn.Module:
     """A shape-only twin of the network; the original keeps its weights and device."""
     twin = copy.deepcopy(net)
     return twin.to_empty(device="meta")
+
+
+def full_width_parameters(net_cfg: DictConfig) -> int:
+    """The parameter count of this net config at the paper's widths, built on the meta device (no memory)."""
+    with torch.device("meta"):
+        return count_parameters(instantiate(net_cfg, width_mult=1.0))
+
+
+def describe_variant(cfg: DictConfig, net: nn.Module) -> str:
+    """One line that says what a run trains, measured against the paper's network."""
+    width = float(cfg.model.net.width_mult)
+    extension = " with the global residual (not in the paper)" if cfg.model.net.get("residual") else ""
+    head = f"{cfg.variant.name}{extension} at {'full width' if width == 1.0 else f'width x{width:g}'}"
+    head += f" (profile {cfg.get('profile_name') or 'none'}): {count_parameters(net):,} parameters"
+    if width == 1.0:
+        return head + ", the paper's construction"
+    full = full_width_parameters(cfg.model.net)
+    if not cfg.variant.get("paper"):
+        return head + f"; {full:,} at full width"
+    return head + f"; the paper's {cfg.variant.name} has {full:,} (use profile=gpu or profile=paper)"
 
 
 def summarize(experiment_id: str, extra_overrides: tuple[str, ...] = ()) -> VariantSummary:

@@ -20,7 +20,7 @@ from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import read_json, write_json
-from srnlab.summary import count_parameters
+from srnlab.summary import count_parameters, describe_variant
 
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
@@ -79,6 +79,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
+    log.info(describe_variant(cfg, module.net))
     ckpt_path = resume_checkpoint(cfg, output_dir, module)
     precision = trainer_precision(cfg.trainer)
     with isolated_wandb():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from torch import Tensor
 from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import ImageScores, quantize, score_images
-from srnlab.lit.schedule import polynomial_decay
 from srnlab.precision import resolve_channels_last
 from srnlab.runfiles import write_json
 
@@ -127,7 +125,8 @@ class DeblurModule(pl.LightningModule):
         scores = self._means("val", self.val_scores, self.val_blur_scores)
         self.log_dict(scores, sync_dist=False)
         if not self.trainer.sanity_checking:
-            self.val_history.append({"step": self.global_step, **{k: float(v) for k, v in scores.items()}})
+            entry = {"step": self.global_step, "train_time_s": self.train_time_s}
+            self.val_history.append(entry | {k: float(v) for k, v in scores.items()})
             rank_zero_info(
                 f"step {self.global_step}: val/psnr {scores['val/psnr']:.2f} dB, ssim {scores['val/ssim']:.4f} "
                 f"(blurry input {scores['val/blur_psnr']:.2f} dB, {scores['val/blur_ssim']:.4f})"
@@ -179,18 +178,11 @@ class DeblurModule(pl.LightningModule):
         self.test_records = _gather_records(self.test_records)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        opt_cfg, sched_cfg = self.hparams.optimizer, self.hparams.scheduler
-        optimizer = torch.optim.Adam(
-            self.net.parameters(), lr=opt_cfg["lr"], betas=tuple(opt_cfg["betas"]), eps=opt_cfg["eps"]
-        )
-        decay = functools.partial(
-            polynomial_decay,
-            max_steps=max(1, int(self.trainer.estimated_stepping_batches)),
-            lr=opt_cfg["lr"],
-            end_lr=sched_cfg["end_lr"],
-            power=sched_cfg["power"],
-        )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, decay)
+        """`model.optimizer` and `model.scheduler` are `_partial_` configs: the optimizer gets the parameters,
+        the schedule (a per-step multiplier) the number of steps this trainer will take."""
+        optimizer = instantiate(self.hparams.optimizer)(self.net.parameters())
+        multiplier = instantiate(self.hparams.scheduler)(max_steps=max(1, int(self.trainer.estimated_stepping_batches)))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -44,6 +44,11 @@ class EncoderDecoder(nn.Module):
         self.d_block2 = nn.Sequential(make_units(unit, n_units, c2, k), _up(c2, c1))
         self.out_block = nn.Sequential(make_units(unit, n_units, c1, k), conv(c1, out_channels, k))
 
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        """The convolution that writes the image (zero-initialised for a residual network)."""
+        return self.out_block[-1]
+
     def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         f1 = self.in_block(x)
         f2 = self.e_block1(f1)

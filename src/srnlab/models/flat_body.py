@@ -37,6 +37,11 @@ class FlatBody(nn.Module):
         self.head = nn.Sequential(conv_relu(in_channels, w, k), make_units(unit, n_units // 2, w, k))
         self.tail = nn.Sequential(make_units(unit, n_units // 2, w, k), conv(w, out_channels, k))
 
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        """The convolution that writes the image (zero-initialised for a residual network)."""
+        return self.tail[-1]
+
     def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         return self.head(x), []
 

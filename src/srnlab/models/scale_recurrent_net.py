@@ -22,6 +22,11 @@ class ScaleRecurrentNet(nn.Module):
     scale to scale. `body` and `bottleneck` are factories (Hydra `_partial_` configs) because SC needs one
     independent copy per scale and the bottleneck's width is the body's.
 
+    With `residual` (an extension beyond the paper, off in every Table 1 config) each scale's estimate is its
+    blurry input plus the body's output, and the body's last convolution starts at zero: the untrained network
+    is the identity, so training starts from the blurry input's score instead of having to learn to
+    reproduce the image first (docs/learning-budget.md).
+
     forward() accepts any H, W >= 1: each scale's input is edge-padded (bottom/right, as the official code)
     to the body's size multiple and every output is cropped back.
     """
@@ -36,6 +41,7 @@ class ScaleRecurrentNet(nn.Module):
         stop_grad: bool = True,
         width_mult: float = 1.0,
         in_channels: int = 3,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         if n_scales < 1:
@@ -43,6 +49,7 @@ class ScaleRecurrentNet(nn.Module):
         if not 0.0 < ratio < 1.0:
             raise ValueError(f"ratio must lie in (0, 1), got {ratio}")
         self.n_scales, self.ratio, self.stop_grad, self.in_channels = n_scales, ratio, stop_grad, in_channels
+        self.residual = residual
         n_copies = 1 if share_weights else n_scales
         self.bodies = nn.ModuleList(
             body(in_channels=2 * in_channels, out_channels=in_channels, width_mult=width_mult) for _ in range(n_copies)
@@ -56,11 +63,15 @@ class ScaleRecurrentNet(nn.Module):
         return len(self.bodies) == 1
 
     def reset_parameters(self) -> None:
-        """Xavier-uniform weights and zero biases everywhere (official code's initialiser)."""
+        """Xavier-uniform weights and zero biases everywhere (official code's initialiser); a residual
+        network's output convolutions start at zero, so that it starts as the identity."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
+        if self.residual:
+            for body in self.bodies:
+                nn.init.zeros_(body.output_conv.weight)
 
     def scale_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
         """Image size at each scale, coarsest first; never below 1 pixel."""
@@ -89,7 +100,10 @@ class ScaleRecurrentNet(nn.Module):
         if state is not None:
             state = tuple(_resize(s, feats.shape[-2:]) for s in state)
         feats, state = bottleneck(feats, state)
-        return body.decode(feats, skips)[..., :h, :w], state
+        out = body.decode(feats, skips)[..., :h, :w]
+        if self.residual:
+            out = out + x[:, : self.in_channels, :h, :w]
+        return out, state
 
 
 def _resize(x: Tensor, size: tuple[int, int]) -> Tensor:
