@@ -16,3 +16,19 @@ def realdata() -> Path:
     if not root.is_dir():
         pytest.skip(f"real test data not found at {root} (set SRN_REALDATA to its folder)")
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_checkpoint(tmp_path_factory) -> Path:
+    """An SR-EDRB1 checkpoint trained for the smoke profile's 4 steps on a tiny synthetic set."""
+    from srnlab.config import compose_config
+    from srnlab.train import train
+
+    tmp = tmp_path_factory.mktemp("smoke-checkpoint")
+    cfg = compose_config(
+        "train",
+        ["profile=smoke", "experiment=table1/sr_edrb1", "logger=csv", "test=false", f"paths.output_dir={tmp}/run",
+         f"data.root={tmp}/data", "data.synthesize.n_train=4", "data.synthesize.n_test=2",
+         "data.synthesize.size=[64,64]"],
+    )  # fmt: skip
+    return Path(train(cfg)["best_ckpt"])

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
-from srnlab.config import compose_config
 from srnlab.data.images import read_image
 from srnlab.deblur import main
-from srnlab.train import train
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("deblur")
-    cfg = compose_config(
-        "train",
-        ["profile=smoke", "experiment=table1/sr_edrb1", "logger=csv", "test=false", f"paths.output_dir={tmp}/run",
-         f"data.root={tmp}/data", "data.synthesize.n_train=4", "data.synthesize.n_test=2",
-         "data.synthesize.size=[64,64]"],
-    )  # fmt: skip
-    return Path(train(cfg)["best_ckpt"])
-
-
-def test_every_real_photo_comes_back_deblurred_at_its_own_size(realdata, checkpoint, tmp_path, capsys) -> None:
+def test_every_real_photo_comes_back_deblurred_at_its_own_size(realdata, smoke_checkpoint, tmp_path, capsys) -> None:
     photos = sorted((realdata / "photos").iterdir())
     photos = [p for p in photos if p.suffix in (".png", ".jpg")]
-    main(["--ckpt", str(checkpoint), "--out", str(tmp_path), "--device", "cpu", str(realdata / "photos")])
+    main(["--ckpt", str(smoke_checkpoint), "--out", str(tmp_path), "--device", "cpu", str(realdata / "photos")])
     for photo in photos:
         out = tmp_path / f"{photo.stem}_deblurred.png"
         written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
@@ -39,13 +23,13 @@ def test_every_real_photo_comes_back_deblurred_at_its_own_size(realdata, checkpo
     assert str(tmp_path / "gopro_crop_rgba_707x475_deblurred.png") in capsys.readouterr().out
 
 
-def test_a_damaged_photo_is_skipped_and_named_and_the_others_are_written(checkpoint, tmp_path) -> None:
+def test_a_damaged_photo_is_skipped_and_named_and_the_others_are_written(smoke_checkpoint, tmp_path) -> None:
     good, bad = tmp_path / "in" / "good.png", tmp_path / "in" / "bad.png"
     good.parent.mkdir()
     cv2.imwrite(str(good), np.random.default_rng(0).integers(0, 256, (33, 47, 3), dtype=np.uint8))
     bad.write_bytes(good.read_bytes()[:200])
     proc = subprocess.run(
-        [sys.executable, "-m", "srnlab.deblur", "--ckpt", str(checkpoint), "--out", str(tmp_path / "out"),
+        [sys.executable, "-m", "srnlab.deblur", "--ckpt", str(smoke_checkpoint), "--out", str(tmp_path / "out"),
          str(good.parent)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
+
+WEIGHTS_SUFFIX = ".safetensors"
+WEIGHTS_FORMAT = "srnlab-weights/1"  # metadata['format'] of the weights files srn-export writes
 
 
 class CheckpointError(ValueError):
@@ -13,10 +18,14 @@ class CheckpointError(ValueError):
 
 
 def read_hparams(path: str | Path) -> dict[str, Any]:
-    """The hyperparameters a DeblurModule checkpoint was saved with."""
+    """The hyperparameters a DeblurModule checkpoint was saved with (for a weights file: its net and variant)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}. Pass ckpt_path=<path to a .ckpt written by srn-train>.")
+        raise CheckpointError(
+            f"checkpoint not found: {path}. Pass a .ckpt written by srn-train or a .safetensors written by srn-export."
+        )
+    if path.suffix == WEIGHTS_SUFFIX:
+        return _weights_metadata(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception as e:
@@ -24,6 +33,17 @@ def read_hparams(path: str | Path) -> dict[str, Any]:
     if "hyper_parameters" not in ckpt or "net" not in ckpt["hyper_parameters"]:
         raise CheckpointError(f"{path} is not an srnlab checkpoint (no 'net' hyperparameters)")
     return ckpt["hyper_parameters"]
+
+
+def _weights_metadata(path: Path) -> dict[str, Any]:
+    try:
+        with safe_open(path, framework="pt") as f:
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"cannot read weights file {path}: {e}. Is it a complete .safetensors file?") from e
+    if metadata.get("format") != WEIGHTS_FORMAT or "net" not in metadata:
+        raise CheckpointError(f"{path} is not an srnlab weights file (no '{WEIGHTS_FORMAT}' metadata): use srn-export")
+    return {"net": json.loads(metadata["net"]), "variant": json.loads(metadata.get("variant") or "null")}
 
 
 def check_variant(path: str | Path, expected_net: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`srn-deblur`: deblur your own photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint.
+"""`srn-deblur`: deblur your own photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint,
+or, without `--ckpt`, with the SR-EDRB3 that ships with srnlab (src/srnlab/pretrained/README.md).
 
 Photos too large for the memory at hand are deblurred in overlapping tiles blended without seams
 (`--tile`, `--overlap`; see srnlab.tiling), so a 4000x3000 photo needs under 2 GB on a CPU.
@@ -19,6 +20,7 @@ from srnlab.data.images import ImageReadError, from_tensor, read_image, to_tenso
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
+from srnlab.weights import PRETRAINED, load_module
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 AUTO = "auto"
@@ -105,7 +107,7 @@ def deblur_image(module: DeblurModule, blur: Tensor, device: torch.device, tile:
 
 
 def deblur_files(
-    ckpt: Path,
+    ckpt: Path | None,
     inputs: list[Path],
     out_dir: Path,
     device: str = AUTO,
@@ -118,15 +120,17 @@ def deblur_files(
     skipped, so one bad file in a folder does not cost the others.
 
     `tile` is auto (tiles only where the whole image would not fit in memory), 0 (never) or a tile size in
-    pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16.
+    pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16. `ckpt` is a
+    .ckpt or .safetensors file, or None for the shipped network.
     """
     check_tiling(tile, overlap)
+    ckpt = ckpt or PRETRAINED
     read_hparams(ckpt)
     target = pick_device(device)
     choice = resolve_precision(precision, str(target))
     print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
     dtype = choice.autocast_dtype or torch.float32
-    module = DeblurModule.load_from_checkpoint(ckpt, map_location=target).eval()
+    module = load_module(ckpt, map_location=target)
     module.use_layout_for(target, training=False)
     written, failed = [], []
     for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):
@@ -150,7 +154,11 @@ def deblur_files(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("inputs", nargs="+", type=Path, help="image files or folders of images")
-    parser.add_argument("--ckpt", type=Path, required=True, help="a .ckpt written by srn-train")
+    parser.add_argument(
+        "--ckpt",
+        type=Path,
+        help="a .ckpt written by srn-train or a .safetensors written by srn-export (default: the shipped SR-EDRB3)",
+    )
     parser.add_argument("--out", type=Path, default=Path("deblurred"), help="output folder (default: ./deblurred)")
     parser.add_argument("--device", default=AUTO, help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument(

@@ -12,10 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant, read_hparams
 from srnlab.config import CONFIG_DIR
-from srnlab.lit import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import write_csv, write_json
+from srnlab.weights import load_module
 
 log = logging.getLogger(__name__)
 SPLITS = ("test", "val")
@@ -29,9 +29,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         read_hparams(cfg.ckpt_path)
     else:
         check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))
-    module = DeblurModule.load_from_checkpoint(
-        cfg.ckpt_path, map_location="cpu", channels_last=cfg.model.channels_last, compile=False
-    )
+    module = load_module(cfg.ckpt_path, map_location="cpu", channels_last=cfg.model.channels_last, compile=False)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("validate" if cfg.split == "val" else "test")

@@ -1,0 +1,82 @@
+"""Network weights as safetensors: what srnlab ships, and what `srn-export` turns a training checkpoint into.
+
+A safetensors file holds tensors and string metadata only, so loading one can never run code, and it is a
+fraction of a training checkpoint's size (no optimizer state). The metadata carries the network config and
+the variant, so a weights file rebuilds its own network exactly as a checkpoint does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+import srnlab
+from srnlab.checkpoints import WEIGHTS_FORMAT, WEIGHTS_SUFFIX, CheckpointError, read_hparams
+from srnlab.lit import DeblurModule
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "sr_edrb3_synthetic.safetensors"
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+
+
+def export_weights(module: DeblurModule, path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    """Write the network's weights (cast to `dtype`) and its config; atomically, so a reader never sees half a
+    file."""
+    path = Path(path)
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in module.net.state_dict().items()}
+    metadata = {
+        "format": WEIGHTS_FORMAT,
+        "srnlab_version": srnlab.__version__,
+        "net": json.dumps(module.hparams.net),
+        "variant": json.dumps(module.hparams.get("variant")),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    save_file(tensors, partial, metadata=metadata)
+    os.replace(partial, path)
+    return path
+
+
+def load_module(path: str | Path, map_location: str | torch.device = "cpu", **hparams: Any) -> DeblurModule:
+    """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode.
+    `hparams` override saved ones that only steer inference (channels_last, compile)."""
+    path = Path(path)
+    if path.suffix != WEIGHTS_SUFFIX:
+        return DeblurModule.load_from_checkpoint(path, map_location=map_location, **hparams).eval()
+    saved = read_hparams(path)
+    module = DeblurModule(net=saved["net"], optimizer={}, scheduler={}, variant=saved.get("variant"), **hparams)
+    state = {k: v.float() for k, v in load_file(path).items()}
+    missing, unexpected = module.net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: its tensors do not fit the network its metadata describes "
+            f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}). Re-export it with srn-export."
+        )
+    return module.to(map_location).eval()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`srn-export CKPT --out model.safetensors`: the network's weights of a training checkpoint."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("ckpt", type=Path, help="a .ckpt written by srn-train")
+    parser.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="weights dtype (default float16)")
+    args = parser.parse_args(argv)
+    if args.out.suffix != WEIGHTS_SUFFIX:
+        parser.exit(2, f"srn-export: error: --out must end in {WEIGHTS_SUFFIX}, got {args.out}\n")
+    try:
+        read_hparams(args.ckpt)
+        module = load_module(args.ckpt)
+    except CheckpointError as error:
+        parser.exit(2, f"srn-export: error: {error}\n")
+    path = export_weights(module, args.out, DTYPES[args.dtype])
+    print(f"{path}: {sum(p.numel() for p in module.net.parameters()):,} parameters as {args.dtype}")
+
+
+if __name__ == "__main__":
+    main()
