@@ -59,35 +59,24 @@ def test_deblur_and_eval_take_a_weights_file_like_a_checkpoint(smoke_checkpoint,
     )
 
     data_root = smoke_checkpoint.parents[2] / "data"
-    scores = [
-        evaluate(
-            compose_config(
-                "eval",
-                [
-                    f"ckpt_path={ckpt}",
-                    "profile=smoke",
-                    "experiment=table1/sr_edrb1",
-                    f"data.root={data_root}",
-                    "data.synthesize.n_train=4",
-                    "data.synthesize.n_test=2",
-                    "data.synthesize.size=[64,64]",
-                    f"paths.output_dir={tmp_path / ('eval-' + ckpt.suffix[1:])}",
-                ],
-            )  # fmt: skip
-        )["mean_psnr"]
-        for ckpt in (smoke_checkpoint, exported["float32"])
-    ]
-    assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+    common = ["profile=smoke", "experiment=table1/sr_edrb1", f"data.root={data_root}", "data.synthesize.n_train=4",
+              "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]  # fmt: skip
+
+    def mean_psnr(ckpt: Path) -> float:
+        cfg = compose_config("eval", [*common, f"ckpt_path={ckpt}", f"paths.output_dir={tmp_path / ckpt.suffix}"])
+        return evaluate(cfg)["mean_psnr"]
+
+    assert mean_psnr(smoke_checkpoint) == pytest.approx(mean_psnr(exported["float32"]), abs=1e-6)
 
 
 def test_a_foreign_or_damaged_weights_file_is_refused_by_name(exported, tmp_path) -> None:
     foreign = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(2)}, foreign)
-    with pytest.raises(CheckpointError, match="foreign.safetensors is not an srnlab weights file"):
+    with pytest.raises(CheckpointError, match=r"foreign\.safetensors is not an srnlab weights file"):
         read_hparams(foreign)
     torn = tmp_path / "torn.safetensors"
     torn.write_bytes(exported["float16"].read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="cannot read weights file .*torn.safetensors"):
+    with pytest.raises(CheckpointError, match=r"cannot read weights file .*torn\.safetensors"):
         load_module(torn)
 
 
