@@ -14,7 +14,7 @@ DATA_ROOT ?=
 LAUNCHER ?= basic
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint format params data bench-data bench-model gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync clean
+.PHONY: help install test test-slow lint format params data bench-data bench-model learning-budget pretrained gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,14 @@ bench-data: $(STAMP) ## Loader throughput (pairs/s), and training steps/s with t
 
 bench-model: $(STAMP) ## SR-EDRB3 720p forward and training step: fp32 NCHW vs the fast path, against the matmul ceilings
 	$(BIN)/python benchmarks/bench_model.py $(ARGS)
+
+learning-budget: $(STAMP) ## SR-EDRB3 validation PSNR against training compute for several recipes (docs/learning-budget.md)
+	$(BIN)/python benchmarks/learning_budget.py $(ARGS)
+
+pretrained: $(STAMP) ## Train the shipped SR-EDRB3 (about 75 min on 2 CPU cores, resumable), export it into the package, score it
+	$(BIN)/srn-train experiment=pretrained hydra.run.dir=$(LOG_DIR)/pretrained test=false
+	$(BIN)/srn-export $(LOG_DIR)/pretrained/checkpoints/last.ckpt --out src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
+	$(BIN)/python benchmarks/pretrained_card.py --run $(LOG_DIR)/pretrained
 
 gpu-check: $(STAMP) ## GPU evidence of the speed work (about 8 min on one H100), written to ablations/results/gpu-check/
 	PY=$(BIN)/python bash benchmarks/gpu_check.sh

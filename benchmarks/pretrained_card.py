@@ -1,0 +1,116 @@
+"""Scores and figure of the shipped network, written into its model card (src/srnlab/pretrained/README.md).
+
+Scores the weights file (the fp16 file users get, not the training checkpoint) with `srn-eval`'s own code:
+on the default synthetic test split (the two held-out photos, full frames) and, where the real material is
+present, on the real GoPro frames of ../shared/realdata/gopro_mini. The figure shows one real GoPro crop
+blurry | deblurred | sharp with its PSNRs (docs/pretrained-gopro.png, used by the README).
+
+Run: `make pretrained` (after training), or
+`python benchmarks/pretrained_card.py --run logs/pretrained --realdata ../shared/realdata`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from srnlab.config import compose_config
+from srnlab.data.images import read_image, to_tensor
+from srnlab.evaluate import evaluate
+from srnlab.lit.metrics import quantize, score_images
+from srnlab.weights import PRETRAINED, load_module
+
+CARD = PRETRAINED.parent / "README.md"
+FIGURE = Path("docs/pretrained-gopro.png")
+START, END = "<!-- scores:start -->", "<!-- scores:end -->"
+GOPRO_FRAME = "GOPR0384_11_00/{}/000001.png"
+CROP = (200, 440, 320, 512)  # top, left, height, width: the walking people in the frame's centre
+
+
+def score(weights: Path, out: Path, overrides: list[str]) -> dict[str, Any]:
+    cfg = compose_config("eval", [f"ckpt_path={weights}", f"paths.output_dir={out}", *overrides])
+    return evaluate(cfg)
+
+
+def figure(weights: Path, gopro: Path, path: Path) -> dict[str, float]:
+    """The deblurred full frame, cropped next to the blurry and sharp crops; PSNRs of the crop."""
+    blur, sharp = (to_tensor(read_image(gopro / "test" / GOPRO_FRAME.format(k)))[None] for k in ("blur", "sharp"))
+    with torch.inference_mode():
+        output = quantize(load_module(weights)(blur))
+    top, left, h, w = CROP
+    crops = [im[..., top : top + h, left : left + w] for im in (blur, output, sharp)]
+    psnrs = [float(score_images(c, crops[2])["psnr"][0]) for c in crops[:2]]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    titles = [f"blurry input, {psnrs[0]:.2f} dB", f"srnlab SR-EDRB3, {psnrs[1]:.2f} dB", "sharp"]
+    for ax, crop, title in zip(axes, crops, titles, strict=True):
+        ax.imshow(np.clip(crop[0].permute(1, 2, 0).numpy(), 0, 1))
+        ax.set_title(title)
+        ax.axis("off")
+    fig.suptitle(f"Real GoPro frame GOPR0384_11_00/000001, crop {h}x{w} at ({top}, {left}); PSNR on the crop")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return {"blur_psnr": psnrs[0], "psnr": psnrs[1]}
+
+
+def scores_section(synthetic: dict[str, Any], gopro: dict[str, Any] | None, crop: dict[str, float] | None) -> str:
+    def row(name: str, s: dict[str, Any]) -> str:
+        gain = s["mean_psnr"] - s["mean_blur_psnr"]
+        return (
+            f"| {name} | {s['images']} | {s['mean_blur_psnr']:.2f} / {s['mean_blur_ssim']:.4f} | "
+            f"{s['mean_psnr']:.2f} / {s['mean_ssim']:.4f} | {gain:+.2f} dB |"
+        )
+
+    lines = [
+        "| test set | images | blurry input PSNR / SSIM | deblurred PSNR / SSIM | gain |",
+        "|---|---:|---:|---:|---:|",
+        row("synthetic test split (held-out photos, full frames)", synthetic),
+    ]
+    if gopro:
+        lines.append(row("real GoPro frames (`gopro_mini`, 1280x720)", gopro))
+    if crop:
+        lines.append(
+            f"\nFigure crop (GOPR0384_11_00 frame 1, {CROP[2]}x{CROP[3]} px): blurry {crop['blur_psnr']:.2f} dB, "
+            f"deblurred {crop['psnr']:.2f} dB."
+        )
+    return "\n".join(lines)
+
+
+def write_card(section: str) -> None:
+    text = CARD.read_text()
+    head, rest = text.split(START, 1)
+    CARD.write_text(f"{head}{START}\n{section}\n{END}{rest.split(END, 1)[1]}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=PRETRAINED)
+    parser.add_argument("--run", type=Path, default=Path("logs/pretrained"), help="the training run's folder")
+    parser.add_argument("--realdata", type=Path, default=Path("../shared/realdata"))
+    args = parser.parse_args(argv)
+    synthetic = score(args.weights, args.run / "card-synthetic", [])
+    gopro_root = args.realdata / "gopro_mini"
+    gopro = crop = None
+    if gopro_root.is_dir():
+        gopro = score(args.weights, args.run / "card-gopro", ["data=gopro", f"data.root={gopro_root.resolve()}"])
+        crop = figure(args.weights, gopro_root, FIGURE)
+    else:
+        print(f"{gopro_root} not found: no real-frame scores or figure")
+    section = scores_section(synthetic, gopro, crop)
+    write_card(section)
+    (args.run / "card-scores.json").write_text(json.dumps({"synthetic": synthetic, "gopro": gopro, "crop": crop}))
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
