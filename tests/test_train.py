@@ -18,6 +18,8 @@ from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluate import evaluate
 from srnlab.lit.schedule import WarmupDecay
 from srnlab.runfiles import read_json
+from srnlab.summary import VariantSummary
+from srnlab.table1 import collect_rows
 from srnlab.train import train
 from srnlab.wandb_offline import find_runs, read_run
 
@@ -215,3 +217,31 @@ def test_joblib_launcher_runs_jobs_in_parallel_with_loader_workers(tmp_path, dat
     results = [read_json(p) for p in sorted((tmp_path / "sweep").glob("*/result.json"))]
     assert [r["variant"]["id"] for r in results] == ["sr_edrb1", "wo_r"]
     assert all(r["status"] == "ok" and r["global_step"] == 4 for r in results)
+
+
+def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_overrides) -> None:
+    out = tmp_path / "sr_edrb1"
+    args = smoke(out, data_overrides, "experiment=table1/sr_edrb1", "logger=csv", "model.optimizer.lr=1e6")
+    proc = cli("srnlab.train", *args, "trainer.max_steps=8", "test=true")
+    assert proc.returncode == 1
+    assert "srn-train: error: sr_edrb1: training diverged at step" in proc.stderr
+    result = read_json(out / "result.json")
+    assert result["status"] == "diverged" and "test" not in result
+    assert 1 <= result["diverged"]["step"] < 8 and result["diverged"]["last_finite_loss"] is not None
+    for ckpt in (out / "checkpoints").glob("*.ckpt"):  # only checkpoints of finite weights, if any
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+        assert all(torch.isfinite(v).all() for v in state.values()), ckpt.name
+
+    paper = {"params": 2_210_000, "psnr": 28.60, "ssim": 0.9082}
+    rows = collect_rows(tmp_path, {"sr_edrb1": VariantSummary("sr_edrb1", "SR-EDRB1", 2_214_115, 514.0, paper)})
+    assert rows[0].status == f"diverged at step {result['diverged']['step']}"
+    assert rows[0].psnr is None and rows[0].rank is None  # out of the ranks and of the rank correlation
+
+
+def test_a_diverging_job_of_a_sweep_lets_the_sweep_go_on(tmp_path, data_overrides) -> None:
+    """fail_fast=false (ablations/table1.yaml): the job records the divergence and exits 0, so that the
+    launcher starts the next variant."""
+    args = smoke(tmp_path / "run", data_overrides, "experiment=table1/sr_edrb1", "logger=csv")
+    proc = cli("srnlab.train", *args, "model.optimizer.lr=1e6", "fail_fast=false")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_json(tmp_path / "run" / "result.json")["status"] == "diverged"

@@ -52,6 +52,8 @@ def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[R
         status = result.get("status", "missing")
         if status == "failed":
             status = f"failed: {result.get('error', '')}"
+        elif status == "diverged":
+            status = f"diverged at step {result['diverged']['step']}"
         ok = status == "ok"
         rows.append(
             Row(

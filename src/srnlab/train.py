@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from srnlab.checkpoints import check_variant
 from srnlab.config import CONFIG_DIR
 from srnlab.lit import DeblurModule
+from srnlab.lit.callbacks import TrainingDiverged
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import read_json, write_json
@@ -55,8 +56,8 @@ def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit, test the best checkpoint, and leave result.json in the job folder (also for a failed job when
-    `fail_fast` is off, so that a sweep goes on and its table says what failed)."""
+    """Fit, test the best checkpoint, and leave result.json in the job folder (also for a diverged job, and for
+    a failed one when `fail_fast` is off, so that a sweep goes on and its table says what went wrong)."""
     output_dir = Path(cfg.paths.output_dir)
     finished = read_json(output_dir / RESULT_FILE)
     if cfg.skip_finished and finished and finished.get("status") == "ok":
@@ -66,6 +67,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     started = time.monotonic()
     try:
         result = _fit_and_test(cfg, output_dir)
+    except TrainingDiverged as diverged:
+        log.error("%s: %s", cfg.variant.id, diverged)
+        result = {**_identity(cfg), "status": "diverged", "diverged": diverged.record(), "error": str(diverged)}
     except Exception as error:
         if cfg.get("fail_fast", True):
             raise
@@ -131,6 +135,8 @@ def assign_job_gpu(cfg: DictConfig) -> None:
 def main(cfg: DictConfig) -> float | None:
     assign_job_gpu(cfg)
     result = train(cfg)
+    if result.get("status") == "diverged" and cfg.get("fail_fast", True):
+        raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result['error']}")
     return (result.get("test") or {}).get("test/psnr")
 
 

@@ -1,0 +1,46 @@
+"""Training callbacks that keep a run's outcome honest."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytorch_lightning as pl
+from torch import Tensor
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss left the finite range (or the configured bound): the weights are no longer a result."""
+
+    def __init__(self, step: int, loss: float, last_finite_loss: float | None) -> None:
+        self.step, self.loss, self.last_finite_loss = step, loss, last_finite_loss
+        last = "none" if last_finite_loss is None else f"{last_finite_loss:.4g}"
+        super().__init__(
+            f"training diverged at step {step}: loss {loss:.4g} (last finite loss {last}). "
+            "Lower model.optimizer.lr or raise model.scheduler.warmup_steps."
+        )
+
+    def record(self) -> dict[str, Any]:
+        """What result.json keeps of it."""
+        return {"step": self.step, "loss": str(self.loss), "last_finite_loss": self.last_finite_loss}
+
+
+class DivergenceGuard(pl.Callback):
+    """Stops training at the first step whose loss is not finite or exceeds `max_loss`.
+
+    It raises instead of asking the trainer to stop: a stop request still ends the epoch, which lets the
+    checkpoint callback save the diverged weights, while an exception ends the fit before anything more is
+    written. `srn-train` turns the exception into `status: diverged`. Reading the loss costs one host sync
+    per step.
+    """
+
+    def __init__(self, max_loss: float | None = None) -> None:
+        self.max_loss = max_loss
+        self.last_finite_loss: float | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *args: Any) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        value = float(loss.detach()) if isinstance(loss, Tensor) else float(loss)
+        if not math.isfinite(value) or (self.max_loss is not None and value > self.max_loss):
+            raise TrainingDiverged(trainer.global_step, value, self.last_finite_loss)
+        self.last_finite_loss = value
