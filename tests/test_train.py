@@ -16,6 +16,7 @@ import torch
 from srnlab.checkpoints import CheckpointError
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluate import evaluate
+from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.schedule import WarmupDecay
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
@@ -245,3 +246,49 @@ def test_a_diverging_job_of_a_sweep_lets_the_sweep_go_on(tmp_path, data_override
     proc = cli("srnlab.train", *args, "model.optimizer.lr=1e6", "fail_fast=false")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert read_json(tmp_path / "run" / "result.json")["status"] == "diverged"
+
+
+@pytest.mark.parametrize("damage", ["truncated, a best checkpoint left", "empty, nothing else left"])
+def test_an_unreadable_last_checkpoint_is_moved_aside_and_the_job_goes_on(tmp_path, data_overrides, damage, caplog):
+    out = tmp_path / "run"
+    args = smoke(out, data_overrides, "experiment=table1/sr_edrb1", "logger=csv", "test=false", "skip_finished=false")
+    train(compose_config("train", args))
+    folder = out / "checkpoints"
+    last = folder / "last.ckpt"
+    (best,) = folder.glob("best-*.ckpt")
+    best_step = torch.load(best, map_location="cpu", weights_only=False)["global_step"]
+    damaged = last.read_bytes()[: len(last.read_bytes()) // 2] if damage.startswith("truncated") else b""
+    last.write_bytes(damaged)
+    if damage.endswith("nothing else left"):
+        best.unlink()
+
+    result = train(compose_config("train", [*args, "trainer.max_steps=6"]))
+    (aside,) = folder.glob("last.ckpt.unreadable-*")
+    assert aside.read_bytes() == damaged  # kept as it was, for the user to inspect
+    assert "last.ckpt is unreadable" in caplog.text and aside.name in caplog.text
+    assert result["status"] == "ok" and result["global_step"] == 6
+    with (out / "csv" / "metrics.csv").open() as f:
+        steps = sorted({int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss")})
+    if damage.endswith("nothing else left"):
+        assert "training starts over from step 0" in caplog.text
+    else:
+        assert f"resuming from {best} instead" in caplog.text
+        assert steps[-1] == 5 and best_step in (2, 4)
+
+
+def test_checkpoints_are_written_through_a_temporary_file_and_renamed(tmp_path, monkeypatch) -> None:
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"step": 1, "w": torch.ones(3)}, target)
+    old = target.read_bytes()
+
+    def fail_mid_write(obj, f) -> None:
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt  # what a kill during torch.save looks like to the writer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "save", fail_mid_write)
+        with pytest.raises(KeyboardInterrupt):
+            io.save_checkpoint({"step": 2, "w": torch.zeros(3)}, target)
+    assert target.read_bytes() == old and sorted(p.name for p in target.parent.iterdir()) == ["last.ckpt"]
+    assert torch.load(target, weights_only=True)["step"] == 1

@@ -17,6 +17,10 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, unreadable, or holds another variant than the config asks for."""
 
 
+class UnreadableCheckpoint(CheckpointError):
+    """A file that exists but cannot be read as a checkpoint: truncated, empty, or not a checkpoint at all."""
+
+
 def read_hparams(path: str | Path) -> dict[str, Any]:
     """The hyperparameters a DeblurModule checkpoint was saved with (for a weights file: its net and variant)."""
     path = Path(path)
@@ -29,7 +33,7 @@ def read_hparams(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception as e:
-        raise CheckpointError(f"cannot read checkpoint {path}: {e}. Is it a complete srn-train checkpoint?") from e
+        raise UnreadableCheckpoint(f"cannot read checkpoint {path}: {e}. Is it a complete srn-train checkpoint?") from e
     if "hyper_parameters" not in ckpt or "net" not in ckpt["hyper_parameters"]:
         raise CheckpointError(f"{path} is not an srnlab checkpoint (no 'net' hyperparameters)")
     return ckpt["hyper_parameters"]
@@ -40,7 +44,7 @@ def _weights_metadata(path: Path) -> dict[str, Any]:
         with safe_open(path, framework="pt") as f:
             metadata = f.metadata() or {}
     except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"cannot read weights file {path}: {e}. Is it a complete .safetensors file?") from e
+        raise UnreadableCheckpoint(f"cannot read weights file {path}: {e}. Is it a complete .safetensors file?") from e
     if metadata.get("format") != WEIGHTS_FORMAT or "net" not in metadata:
         raise CheckpointError(f"{path} is not an srnlab weights file (no '{WEIGHTS_FORMAT}' metadata): use srn-export")
     return {"net": json.loads(metadata["net"]), "variant": json.loads(metadata.get("variant") or "null")}

@@ -14,10 +14,11 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from srnlab.checkpoints import check_variant
+from srnlab.checkpoints import UnreadableCheckpoint, check_variant
 from srnlab.config import CONFIG_DIR
 from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import TrainingDiverged
+from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import read_json, write_json
@@ -45,14 +46,47 @@ def build_module(cfg: DictConfig) -> DeblurModule:
 
 
 def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -> str | None:
-    """The checkpoint to continue from: `ckpt_path` if given, else this job's own last.ckpt. Either must hold
-    the configured variant, or the job stops before touching anything."""
-    last = output_dir / "checkpoints" / "last.ckpt"
-    ckpt = cfg.ckpt_path or (str(last) if last.exists() else None)
-    if ckpt is not None:
-        check_variant(ckpt, module.hparams.net)
-        log.info("resuming from %s", ckpt)
-    return ckpt
+    """The checkpoint to continue from: `ckpt_path` if given, else this job's newest readable checkpoint
+    (last.ckpt first). Either must hold the configured variant, or the job stops before touching anything.
+
+    An unreadable checkpoint of the job's own (a copy cut short, a file emptied by a full disk) is moved
+    aside, never deleted, and the job falls back to the next one, or starts over if none is left."""
+    net = module.hparams.net
+    if cfg.ckpt_path:
+        check_variant(cfg.ckpt_path, net)
+        log.info("resuming from %s", cfg.ckpt_path)
+        return str(cfg.ckpt_path)
+    folder = output_dir / "checkpoints"
+    moved = []
+    for ckpt in own_checkpoints(folder):
+        try:
+            check_variant(ckpt, net)
+        except UnreadableCheckpoint as error:
+            moved.append(move_aside(ckpt))
+            log.warning("%s is unreadable (%s); moved it to %s", ckpt, error.__cause__ or error, moved[-1].name)
+            continue
+        if moved:
+            log.warning("resuming from %s instead", ckpt)
+        else:
+            log.info("resuming from %s", ckpt)
+        return str(ckpt)
+    if moved:
+        log.warning("no readable checkpoint left in %s: training starts over from step 0", folder)
+    return None
+
+
+def own_checkpoints(folder: Path) -> list[Path]:
+    """A job's checkpoints in resume order: last.ckpt, then the others newest first."""
+    others = sorted((p for p in folder.glob("*.ckpt") if p.name != "last.ckpt"), key=lambda p: -p.stat().st_mtime)
+    last = folder / "last.ckpt"
+    return [last, *others] if last.exists() else others
+
+
+def move_aside(path: Path) -> Path:
+    """Rename `path` to `<name>.unreadable-<UTC time>` in its folder, out of every *.ckpt glob."""
+    aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    path.rename(aside)
+    return aside
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -89,7 +123,11 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     with isolated_wandb():
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
         trainer = instantiate(
-            cfg.trainer, precision=precision.precision, logger=build_loggers(cfg, output_dir), callbacks=callbacks
+            cfg.trainer,
+            precision=precision.precision,
+            logger=build_loggers(cfg, output_dir),
+            callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         test = trainer.test(module, datamodule=datamodule, ckpt_path="best")[0] if cfg.test else {}
