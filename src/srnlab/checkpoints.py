@@ -9,11 +9,13 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
+from srnlab.errors import UserError
+
 WEIGHTS_SUFFIX = ".safetensors"
 WEIGHTS_FORMAT = "srnlab-weights/1"  # metadata['format'] of the weights files srn-export writes
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, unreadable, or holds another variant than the config asks for."""
 
 

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant, read_hparams
 from srnlab.config import CONFIG_DIR
+from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import write_csv, write_json
@@ -69,8 +70,13 @@ def format_report(records: list[dict[str, Any]], summary: dict[str, Any]) -> str
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
-def main(cfg: DictConfig) -> float:
-    return evaluate(cfg)["mean_psnr"]
+def app(cfg: DictConfig) -> float:
+    with discard_if_untouched(Path(cfg.paths.output_dir)):
+        return evaluate(cfg)["mean_psnr"]
+
+
+def main() -> None:
+    run_hydra_app("srn-eval", app)
 
 
 if __name__ == "__main__":

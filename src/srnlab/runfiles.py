@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from srnlab.errors import UserError
+
+LOCK_FILE = ".lock"
+RANK_VARIABLES = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK")  # set for the other processes of a DDP job
+
+
+class RunFolderBusy(UserError):
+    """Another process is training in this run folder."""
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -28,3 +40,39 @@ def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
+
+
+def is_launching_process() -> bool:
+    """False in the other processes of a multi-process (DDP, SLURM) job, which share the first one's folder."""
+    return all(os.environ.get(name, "0") == "0" for name in RANK_VARIABLES)
+
+
+@contextmanager
+def run_folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<folder>/.lock` (with this process's PID in it) while a job runs, so that
+    two jobs never write checkpoints into one folder. The kernel releases the lock when the process dies,
+    however it dies: there is no stale lock to clean up. Only the first process of a DDP job takes it."""
+    if not is_launching_process():
+        yield
+        return
+    import fcntl  # POSIX only, like the rest of the training stack's multiprocessing
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK_FILE).open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise RunFolderBusy(
+                f"{folder} is in use by another job (PID {holder}). Wait for it to finish, or give this job its "
+                "own folder (hydra.run.dir=...)"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

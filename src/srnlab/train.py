@@ -16,12 +16,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import UnreadableCheckpoint, check_variant
 from srnlab.config import CONFIG_DIR
+from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
-from srnlab.runfiles import read_json, write_json
+from srnlab.runfiles import is_launching_process, read_json, run_folder_lock, write_json
 from srnlab.summary import count_parameters, describe_variant
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     module = build_module(cfg)
     log.info(describe_variant(cfg, module.net))
     ckpt_path = resume_checkpoint(cfg, output_dir, module)
+    if is_launching_process():
+        datamodule.prepare_data()
+    datamodule.setup("fit")  # data mistakes surface here, before any logger or checkpoint writes a file
     precision = trainer_precision(cfg.trainer)
     with isolated_wandb():
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
@@ -170,12 +174,19 @@ def assign_job_gpu(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    assign_job_gpu(cfg)
-    result = train(cfg)
+def app(cfg: DictConfig) -> float | None:
+    """One job: the folder is locked first, so that a job refused for a busy folder never touches it."""
+    folder = Path(cfg.paths.output_dir)
+    with run_folder_lock(folder), discard_if_untouched(folder):
+        assign_job_gpu(cfg)
+        result = train(cfg)
     if result.get("status") == "diverged" and cfg.get("fail_fast", True):
         raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result['error']}")
     return (result.get("test") or {}).get("test/psnr")
+
+
+def main() -> None:
+    run_hydra_app("srn-train", app)
 
 
 if __name__ == "__main__":

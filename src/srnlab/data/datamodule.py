@@ -13,8 +13,10 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 from srnlab.data.gopro import GoProPairs
+from srnlab.data.images import probe_image
 from srnlab.data.synthesize import ensure_synthetic_dataset
 from srnlab.data.transforms import eval_transform, train_transform
+from srnlab.errors import ConfigError
 
 
 class DeblurDataModule(pl.LightningDataModule):
@@ -82,6 +84,7 @@ class DeblurDataModule(pl.LightningDataModule):
             # albumentations ignores the global seed: derive its seed from torch's, so seed_everything rules
             augment = train_transform(hp.crop_size, hp.hflip, hp.vflip, hp.rot90, seed=torch.initial_seed() % 2**32)
             self.train_set = GoProPairs(self.root, "train", hp.blur, augment)
+            check_crop_fits(hp.crop_size, self.train_set)
         if stage in ("fit", "validate", None) and self.val_set is None:
             val_set = GoProPairs(self.root, "test", hp.blur, eval_transform(hp.val_crop_size))
             limit = len(val_set) if hp.val_max_images is None else min(hp.val_max_images, len(val_set))
@@ -128,6 +131,18 @@ class DeblurDataModule(pl.LightningDataModule):
         if dataset is None:
             raise RuntimeError(f"DeblurDataModule: call setup('{stage}') before asking for this DataLoader.")
         return dataset
+
+
+def check_crop_fits(crop_size: int, pairs: GoProPairs) -> None:
+    """Refuse a training crop larger than the largest training image: every crop would be mostly reflected
+    padding. (Single smaller images in a user's set are padded; see train_transform.)"""
+    sizes = [probe_image(pair.blur) for pair in pairs.pairs[:: max(1, len(pairs) // 16)]]
+    largest = max(sizes, key=lambda s: min(s.height, s.width))
+    if crop_size > min(largest.height, largest.width):
+        raise ConfigError(
+            f"data.crop_size={crop_size} is larger than the training images in {pairs.root} "
+            f"({largest.width}x{largest.height} px): choose data.crop_size <= {min(largest.height, largest.width)}"
+        )
 
 
 class RepeatedDataset(Dataset):

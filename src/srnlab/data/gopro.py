@@ -16,6 +16,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from srnlab.data.images import ImageReadError, probe_image, read_image, to_tensor
+from srnlab.errors import UserError
 
 BLUR_CHOICES = ("blur", "blur_gamma")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -23,7 +24,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 PairTransform = Callable[..., dict[str, np.ndarray]]
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A dataset folder that cannot be used as it is; the message lists every offending path."""
 
 

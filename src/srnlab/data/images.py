@@ -20,12 +20,14 @@ import cv2
 import numpy as np
 import torch
 
+from srnlab.errors import UserError
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8"
 _IEND_CHUNK = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # zero length, type, CRC: the last 12 bytes of a complete PNG
 
 
-class ImageReadError(ValueError):
+class ImageReadError(UserError, ValueError):
     """An image file that is missing, unreadable, damaged or of an unsupported kind; the message names it."""
 
 

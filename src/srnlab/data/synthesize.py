@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from srnlab.data.gopro import IMAGE_SUFFIXES
 from srnlab.data.images import read_image, to_uint8, write_image
+from srnlab.errors import UserError
 
 GENERATOR_VERSION = 1  # bump whenever rendering changes, so that DataModules regenerate stale sets
 RECIPE_FILE = "recipe.json"
@@ -477,13 +478,18 @@ def ensure_synthetic_dataset(out_dir: str | Path, progress: bool = True, **recip
     return True
 
 
+class NotASyntheticSet(UserError, FileExistsError):
+    """The output folder holds something else than a synthetic set: never overwritten."""
+
+
 def _check_replaceable(out_dir: Path, overwrite: bool) -> None:
     if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
         return
     if read_recipe(out_dir) is None:
-        raise FileExistsError(
-            f"{out_dir} exists and is not a synthetic set (no readable {RECIPE_FILE}); "
-            "choose another output folder or remove it yourself."
+        raise NotASyntheticSet(
+            f"{out_dir} exists and is not a synthetic set (no readable {RECIPE_FILE}), so it is left as it is. "
+            "Choose another folder (data.root=... / srn-synth --out ...); for your own blurry/sharp pairs use "
+            "data=gopro data.root=<folder>"
         )
     if not overwrite:
         raise FileExistsError(f"{out_dir} already holds a synthetic set; pass overwrite=True to replace it.")

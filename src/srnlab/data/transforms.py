@@ -17,6 +17,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check for a
 import albumentations as A
 import cv2
 
+from srnlab.errors import ConfigError
+
 PAIR_TARGETS = {"sharp": "image"}
 
 
@@ -34,7 +36,7 @@ def train_transform(
     `seed` fixes albumentations' private generator, which ignores the global seed.
     """
     if crop_size < 1:
-        raise ValueError(f"train_transform: crop_size must be a positive number of pixels, got {crop_size}.")
+        raise ConfigError(f"data.crop_size must be a positive number of pixels, got {crop_size}.")
     steps: list[A.BasicTransform] = [
         A.RandomCrop(crop_size, crop_size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101)
     ]
@@ -55,6 +57,6 @@ def eval_transform(crop_size: int | None) -> A.Compose | None:
     if crop_size is None:
         return None
     if crop_size < 1:
-        raise ValueError(f"eval_transform: crop_size must be a positive number of pixels or None, got {crop_size}.")
+        raise ConfigError(f"data.val_crop_size must be a positive number of pixels or null, got {crop_size}.")
     crop = A.CenterCrop(crop_size, crop_size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101)
     return A.Compose([crop], additional_targets=PAIR_TARGETS)

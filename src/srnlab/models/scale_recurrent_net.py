@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from srnlab.errors import ConfigError
 from srnlab.models.bottlenecks import State
 
 BodyFactory = Callable[..., nn.Module]
@@ -45,9 +46,9 @@ class ScaleRecurrentNet(nn.Module):
     ) -> None:
         super().__init__()
         if n_scales < 1:
-            raise ValueError(f"n_scales must be >= 1, got {n_scales}")
+            raise ConfigError(f"model.net.n_scales must be >= 1, got {n_scales}")
         if not 0.0 < ratio < 1.0:
-            raise ValueError(f"ratio must lie in (0, 1), got {ratio}")
+            raise ConfigError(f"model.net.ratio must lie in (0, 1), got {ratio}")
         self.n_scales, self.ratio, self.stop_grad, self.in_channels = n_scales, ratio, stop_grad, in_channels
         self.residual = residual
         n_copies = 1 if share_weights else n_scales
