@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
 from srnlab.data.images import read_image, to_tensor
+from srnlab.lit.callbacks import DivergenceGuard, TrainingDiverged
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import ImageScores, per_image_ssim, quantize
 from srnlab.lit.schedule import WarmupDecay
@@ -100,3 +102,15 @@ def test_schedule_options_are_checked() -> None:
         WarmupDecay(100, 1e-4, 1e-6, decay="step")
     with pytest.raises(ValueError, match="warmup_steps=100"):
         WarmupDecay(100, 1e-4, 1e-6, warmup_steps=100)
+
+
+def test_divergence_guard_stops_at_a_non_finite_loss_or_above_the_bound() -> None:
+    guard = DivergenceGuard(max_loss=1.0)
+    trainer = SimpleNamespace(global_step=7)
+    guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(0.5)}, None, 0)
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 7: loss 2 \(last finite loss 0.5\)") as info:
+        guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(2.0)}, None, 0)
+    assert info.value.record() == {"step": 7, "loss": "2.0", "last_finite_loss": 0.5}
+    with pytest.raises(TrainingDiverged, match="loss nan"):
+        DivergenceGuard().on_train_batch_end(trainer, None, torch.tensor(float("nan")), None, 0)
+    DivergenceGuard().on_train_batch_end(trainer, None, torch.tensor(1e6), None, 0)  # no bound: finite is fine
