@@ -58,6 +58,9 @@ def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -
         log.info("resuming from %s", cfg.ckpt_path)
         return str(cfg.ckpt_path)
     folder = output_dir / "checkpoints"
+    for torn in folder.glob(".*.partial"):  # a write that a kill interrupted; the file it was to replace is intact
+        torn.unlink()
+        log.info("removed %s, a checkpoint write that never finished", torn.name)
     moved = []
     for ckpt in own_checkpoints(folder):
         try:

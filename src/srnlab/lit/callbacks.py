@@ -1,11 +1,15 @@
-"""Training callbacks that keep a run's outcome honest."""
+"""Training callbacks that keep a run's outcome and its logs honest, also across kills and resumes."""
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger
 from torch import Tensor
 
 
@@ -44,3 +48,39 @@ class DivergenceGuard(pl.Callback):
         if not math.isfinite(value) or (self.max_loss is not None and value > self.max_loss):
             raise TrainingDiverged(trainer.global_step, value, self.last_finite_loss)
         self.last_finite_loss = value
+
+
+class ResumableCsvLog(pl.Callback):
+    """Keeps the CSV log in step with the checkpoints, so that a run killed and resumed any number of times
+    logs every step exactly once: the log is flushed whenever a checkpoint is saved (nothing a checkpoint
+    covers is lost), and cut back to the resumed step when training resumes (nothing logged after the
+    checkpoint, and then trained again, is kept twice)."""
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        for logger in _csv_loggers(trainer):
+            logger.save()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.ckpt_path is None or not trainer.is_global_zero:
+            return
+        for logger in _csv_loggers(trainer):
+            keep_rows_before(Path(logger.experiment.metrics_file_path), trainer.global_step)
+
+
+def _csv_loggers(trainer: pl.Trainer) -> list[CSVLogger]:
+    return [logger for logger in trainer.loggers if isinstance(logger, CSVLogger)]
+
+
+def keep_rows_before(path: Path, step: int) -> None:
+    """Drop the rows of a Lightning metrics.csv logged at `step` or later (rewritten atomically)."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = reader.fieldnames or [], [r for r in reader if not r.get("step") or int(r["step"]) < step]
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, path)
