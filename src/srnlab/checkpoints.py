@@ -35,7 +35,10 @@ def read_hparams(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception as e:
-        raise UnreadableCheckpoint(f"cannot read checkpoint {path}: {e}. Is it a complete srn-train checkpoint?") from e
+        raise UnreadableCheckpoint(
+            f"cannot read checkpoint {path}: it is not a complete srn-train checkpoint (truncated, empty, or "
+            "another kind of file). Copy it again, or pass another one"
+        ) from e
     if "hyper_parameters" not in ckpt or "net" not in ckpt["hyper_parameters"]:
         raise CheckpointError(f"{path} is not an srnlab checkpoint (no 'net' hyperparameters)")
     return ckpt["hyper_parameters"]
