@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from srnlab.config import compose_config
 from srnlab.lit.losses import multiscale_mse
-from srnlab.precision import AUTO, BF16, FP32, PrecisionChoice, autocast, resolve_channels_last, resolve_precision
+from srnlab.precision import (
+    AUTO,
+    BF16,
+    FP32,
+    PrecisionChoice,
+    autocast,
+    cpu_name,
+    resolve_channels_last,
+    resolve_precision,
+)
 from srnlab.summary import forward_gflops
 
 
@@ -60,15 +68,6 @@ class Timing:
             f"| {self.task} | {self.setting} | {self.seconds:.3f} | {self.gflops:,.0f} | "
             f"{self.gflops / self.ceiling:.2f} |"
         )
-
-
-def cpu_name() -> str:
-    """The CPU model as /proc/cpuinfo names it (platform.processor() is often empty on Linux)."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def sync(device: torch.device) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +32,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 from hydra.utils import instantiate
-from torch.utils.flop_counter import FlopCounterMode
 
 from srnlab.config import compose_config
-from srnlab.precision import AUTO, resolve_precision
+from srnlab.precision import describe_cpu
+from srnlab.summary import train_step_gflops
 
 DOC = Path("docs/learning-budget.md")
 START, END = "<!-- learning-budget:start -->", "<!-- learning-budget:end -->"
@@ -102,14 +101,11 @@ def recipe_overrides(recipe: Recipe, args: argparse.Namespace) -> list[str]:
 
 
 def train_step_tflop(overrides: list[str]) -> float:
-    """TFLOP of one training step (forward + backward of the batch), counted on the meta device."""
+    """TFLOP of one training step of this recipe."""
     cfg = compose_config("train", [o for o in overrides if not o.startswith("hydra.")])
     with torch.device("meta"):
         net = instantiate(cfg.model.net)
-        batch = torch.empty(cfg.data.batch_size, 3, cfg.data.crop_size, cfg.data.crop_size)
-        with FlopCounterMode(display=False) as counter:
-            sum(out.square().mean() for out in net(batch)).backward()
-    return counter.get_total_flops() / 1e12
+    return train_step_gflops(net, cfg.data.batch_size, cfg.data.crop_size) / 1e3
 
 
 def run(recipe: Recipe, args: argparse.Namespace) -> int:
@@ -160,18 +156,6 @@ def crossing(points: list[dict[str, float]]) -> dict[str, float] | None:
     return next((p for p in points if p["psnr"] > p["blur_psnr"]), None)
 
 
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    model = names[0] if names else platform.processor() or platform.machine()
-    choice = resolve_precision(AUTO, "cpu")
-    return (
-        f"{model}, {os.cpu_count()} logical cores, torch {torch.__version__}, "
-        f"precision auto -> {choice.precision} ({choice.reason})"
-    )
-
-
 def table(curves: list[dict[str, Any]]) -> str:
     lines = [
         "| recipe | what | steps | TFLOP | minutes | first beats the input at | best PSNR | best margin |",
@@ -220,7 +204,7 @@ def plot(curves: list[dict[str, Any]], path: Path) -> None:
 
 def report(curves: list[dict[str, Any]], args: argparse.Namespace) -> None:
     plot(curves, DOC.with_suffix(".png"))
-    study = {"machine": machine(), "base_overrides": base_overrides(args), "curves": curves}
+    study = {"machine": describe_cpu(), "base_overrides": base_overrides(args), "curves": curves}
     DOC.with_suffix(".json").write_text(json.dumps(study, indent=2) + "\n")
     body = (
         f"{START}\nMachine: {study['machine']}; {args.jobs} job(s) at a time, "

@@ -22,16 +22,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from hydra.utils import instantiate
 
 from srnlab.config import compose_config
 from srnlab.data.images import read_image, to_tensor
 from srnlab.evaluate import evaluate
 from srnlab.lit.metrics import quantize, score_images
+from srnlab.precision import describe_cpu
+from srnlab.summary import train_step_gflops
 from srnlab.weights import PRETRAINED, load_module
 
 CARD = PRETRAINED.parent / "README.md"
 FIGURE = Path("docs/pretrained-gopro.png")
-START, END = "<!-- scores:start -->", "<!-- scores:end -->"
+SCORES = ("<!-- scores:start -->", "<!-- scores:end -->")
+COMPUTE = ("<!-- compute:start -->", "<!-- compute:end -->")
 GOPRO_FRAME = "GOPR0384_11_00/{}/000001.png"
 CROP = (200, 440, 320, 512)  # top, left, height, width: the walking people in the frame's centre
 
@@ -86,10 +90,24 @@ def scores_section(synthetic: dict[str, Any], gopro: dict[str, Any] | None, crop
     return "\n".join(lines)
 
 
-def write_card(section: str) -> None:
-    text = CARD.read_text()
-    head, rest = text.split(START, 1)
-    CARD.write_text(f"{head}{START}\n{section}\n{END}{rest.split(END, 1)[1]}")
+def compute_section(run: Path, machine: str) -> str:
+    """Steps, samples, FLOPs and wall time of the training run, and the machine it ran on."""
+    progress = json.loads((run / "progress.json").read_text())
+    cfg = compose_config("train", ["experiment=pretrained"])
+    net = instantiate(cfg.model.net)
+    step_gflops = train_step_gflops(net, cfg.data.batch_size, cfg.data.crop_size)
+    steps = progress["global_step"]
+    return (
+        f"- {steps:,} steps, {steps * cfg.data.batch_size:,} crops of {cfg.data.crop_size}x{cfg.data.crop_size}; "
+        f"{steps * step_gflops / 1e3:,.0f} TFLOP (forward + backward, FlopCounterMode)\n"
+        f"- {progress['train_time_s'] / 60:.0f} minutes of training on {machine}"
+    )
+
+
+def write_section(markers: tuple[str, str], section: str) -> None:
+    start, end = markers
+    head, rest = CARD.read_text().split(start, 1)
+    CARD.write_text(f"{head}{start}\n{section}\n{end}{rest.split(end, 1)[1]}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weights", type=Path, default=PRETRAINED)
     parser.add_argument("--run", type=Path, default=Path("logs/pretrained"), help="the training run's folder")
     parser.add_argument("--realdata", type=Path, default=Path("../shared/realdata"))
+    parser.add_argument("--machine", default=describe_cpu(), help="where it trained (default: this machine)")
     args = parser.parse_args(argv)
     synthetic = score(args.weights, args.run / "card-synthetic", [])
     gopro_root = args.realdata / "gopro_mini"
@@ -107,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"{gopro_root} not found: no real-frame scores or figure")
     section = scores_section(synthetic, gopro, crop)
-    write_card(section)
+    write_section(SCORES, section)
+    write_section(COMPUTE, compute_section(args.run, args.machine))
     (args.run / "card-scores.json").write_text(json.dumps({"synthetic": synthetic, "gopro": gopro, "crop": crop}))
     print(section)
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import platform
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -53,6 +56,25 @@ def cpu_native_bf16() -> tuple[bool, str]:
     if found:
         return False, f"CPU ({isa}) has {' and '.join(found)}, but this torch build's oneDNN has no bf16 kernels"
     return False, f"CPU ({isa}) has no native bf16 (no AMX-BF16 or AVX512-BF16): bf16 would be emulated and slower"
+
+
+def cpu_name() -> str:
+    """The CPU model as /proc/cpuinfo names it (platform.processor() is often empty on Linux): benchmarks and
+    model cards name the machine they measured on."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def describe_cpu() -> str:
+    """'<model>, <n> logical cores, torch <version>, precision auto -> <choice> (<reason>)'."""
+    choice = resolve_precision(AUTO, "cpu")
+    return (
+        f"{cpu_name()}, {os.cpu_count()} logical cores, torch {torch.__version__}, "
+        f"precision auto -> {choice.precision} ({choice.reason})"
+    )
 
 
 def onednn_bf16() -> bool:

@@ -42,6 +42,15 @@ def forward_gflops(net: nn.Module, size: tuple[int, int] = FLOP_SIZE) -> float:
     return counter.get_total_flops() / 1e9
 
 
+def train_step_gflops(net: nn.Module, batch: int, crop: int) -> float:
+    """GFLOPs of one training step (forward and backward of a batch of crops), counted on the meta device."""
+    meta_net = _to_meta(net)
+    with FlopCounterMode(display=False) as counter:
+        outputs = meta_net(torch.empty(batch, meta_net.in_channels, crop, crop, device="meta"))
+        sum(out.square().mean() for out in outputs).backward()
+    return counter.get_total_flops() / 1e9
+
+
 def _to_meta(net: nn.Module) -> nn.Module:
     """A shape-only twin of the network; the original keeps its weights and device."""
     twin = copy.deepcopy(net)
