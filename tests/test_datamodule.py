@@ -76,7 +76,7 @@ def test_one_worker(synthetic: Path) -> None:
     loader = dm.train_dataloader()
     assert loader.multiprocessing_context.get_start_method() == "fork" and loader.persistent_workers
     assert [b["blur"].shape for b in loader] == [(2, 3, 16, 16)] * 2
-    in_process = DeblurDataModule(synthetic, persistent_workers=True)
+    in_process = DeblurDataModule(synthetic, crop_size=16, persistent_workers=True)
     in_process.setup("fit")
     assert not in_process.train_dataloader().persistent_workers  # torch refuses it without workers
 
