@@ -106,7 +106,7 @@ def test_schedule_options_are_checked() -> None:
 
 def test_divergence_guard_stops_at_a_non_finite_loss_or_above_the_bound() -> None:
     guard = DivergenceGuard(max_loss=1.0)
-    trainer = SimpleNamespace(global_step=7)
+    trainer = SimpleNamespace(global_step=7, world_size=1)
     guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(0.5)}, None, 0)
     with pytest.raises(TrainingDiverged, match=r"diverged at step 7: loss 2 \(last finite loss 0.5\)") as info:
         guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(2.0)}, None, 0)

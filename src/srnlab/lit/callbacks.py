@@ -35,7 +35,7 @@ class DivergenceGuard(pl.Callback):
     It raises instead of asking the trainer to stop: a stop request still ends the epoch, which lets the
     checkpoint callback save the diverged weights, while an exception ends the fit before anything more is
     written. `srn-train` turns the exception into `status: diverged`. Reading the loss costs one host sync
-    per step.
+    per step (and, with several processes, one tiny all-reduce).
     """
 
     def __init__(self, max_loss: float | None = None) -> None:
@@ -45,7 +45,10 @@ class DivergenceGuard(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *args: Any) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         value = float(loss.detach()) if isinstance(loss, Tensor) else float(loss)
-        if not math.isfinite(value) or (self.max_loss is not None and value > self.max_loss):
+        diverged = not math.isfinite(value) or (self.max_loss is not None and value > self.max_loss)
+        if trainer.world_size > 1:  # every process stops together, or the others wait forever in all-reduce
+            diverged = trainer.strategy.reduce_boolean_decision(diverged, all=False)
+        if diverged:
             raise TrainingDiverged(trainer.global_step, value, self.last_finite_loss)
         self.last_finite_loss = value
 
