@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import secrets
 import sys
@@ -13,7 +14,9 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import Logger
+from pytorch_lightning.loggers import CSVLogger, Logger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 
 def variant_tags(cfg: DictConfig) -> list[str]:
@@ -69,3 +72,27 @@ def isolated_wandb() -> Iterator[None]:
         for key in [k for k in os.environ if k.startswith("WANDB_")]:
             del os.environ[key]
         os.environ.update(saved)
+
+
+class _KeptMetricsWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that it keeps an existing metrics.csv (Lightning's deletes it) and
+    starts from that file's columns, so that rows appended after a resume fit the header."""
+
+    def _check_log_dir_exists(self) -> None:
+        path = Path(self.metrics_file_path)
+        if path.is_file():
+            with path.open(newline="") as f:
+                self.metrics_keys = list(csv.DictReader(f).fieldnames or [])
+
+
+class ResumableCSVLogger(CSVLogger):
+    """A CSVLogger whose metrics.csv survives a resume: a resumed job appends to the log it was killed in,
+    and `srnlab.lit.callbacks.ResumableCsvLog` cuts that log back to the resumed step first."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _KeptMetricsWriter(log_dir=self.log_dir)
+        return self._experiment

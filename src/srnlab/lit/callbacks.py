@@ -56,15 +56,17 @@ class DivergenceGuard(pl.Callback):
 class ResumableCsvLog(pl.Callback):
     """Keeps the CSV log in step with the checkpoints, so that a run killed and resumed any number of times
     logs every step exactly once: the log is flushed whenever a checkpoint is saved (nothing a checkpoint
-    covers is lost), and cut back to the resumed step when training resumes (nothing logged after the
-    checkpoint, and then trained again, is kept twice)."""
+    covers is lost), and cut back to the step training starts from (nothing logged after the checkpoint, or
+    by an attempt that never completed one, and then trained again, is kept twice). Needs a CSV logger that
+    keeps its file across attempts (`srnlab.loggers.ResumableCSVLogger`)."""
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         for logger in _csv_loggers(trainer):
             logger.save()
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.ckpt_path is None or not trainer.is_global_zero:
+        """Also when starting over (step 0): an attempt killed before its first complete checkpoint leaves rows."""
+        if not trainer.is_global_zero:
             return
         for logger in _csv_loggers(trainer):
             keep_rows_before(Path(logger.experiment.metrics_file_path), trainer.global_step)
