@@ -30,7 +30,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import torch
 from hydra.utils import instantiate
 
 from srnlab.config import compose_config
@@ -103,9 +102,7 @@ def recipe_overrides(recipe: Recipe, args: argparse.Namespace) -> list[str]:
 def train_step_tflop(overrides: list[str]) -> float:
     """TFLOP of one training step of this recipe."""
     cfg = compose_config("train", [o for o in overrides if not o.startswith("hydra.")])
-    with torch.device("meta"):
-        net = instantiate(cfg.model.net)
-    return train_step_gflops(net, cfg.data.batch_size, cfg.data.crop_size) / 1e3
+    return train_step_gflops(cfg) / 1e3
 
 
 def run(recipe: Recipe, args: argparse.Namespace) -> int:

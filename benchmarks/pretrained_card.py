@@ -22,7 +22,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from hydra.utils import instantiate
 
 from srnlab.config import compose_config
 from srnlab.data.images import read_image, to_tensor
@@ -94,8 +93,7 @@ def compute_section(run: Path, machine: str) -> str:
     """Steps, samples, FLOPs and wall time of the training run, and the machine it ran on."""
     progress = json.loads((run / "progress.json").read_text())
     cfg = compose_config("train", ["experiment=pretrained"])
-    net = instantiate(cfg.model.net)
-    step_gflops = train_step_gflops(net, cfg.data.batch_size, cfg.data.crop_size)
+    step_gflops = train_step_gflops(cfg)
     steps = progress["global_step"]
     return (
         f"- {steps:,} steps, {steps * cfg.data.batch_size:,} crops of {cfg.data.crop_size}x{cfg.data.crop_size}; "

@@ -20,12 +20,39 @@ class RunFolderBusy(UserError):
     """Another process is training in this run folder."""
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write through a temporary file so a kill never leaves half a file."""
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """Yield a hidden temporary path next to `path` for the new content. When the block ends without an
+    error, the file is fsynced and renamed over `path`, and the folder fsynced: a rename within one folder is
+    atomic, so a kill or a power cut at any moment leaves the old file or the new one, never half of either.
+    On an error the temporary file is removed and `path` is as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        yield partial
+        _fsync(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's data to disk (a no-op where a folder cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write atomically, so a kill never leaves half a file."""
+    with replaced_atomically(path) as partial:
+        partial.write_text(json.dumps(data, indent=2))
 
 
 def read_json(path: Path) -> Any | None:

@@ -42,11 +42,13 @@ def forward_gflops(net: nn.Module, size: tuple[int, int] = FLOP_SIZE) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def train_step_gflops(net: nn.Module, batch: int, crop: int) -> float:
-    """GFLOPs of one training step (forward and backward of a batch of crops), counted on the meta device."""
-    meta_net = _to_meta(net)
-    with FlopCounterMode(display=False) as counter:
-        outputs = meta_net(torch.empty(batch, meta_net.in_channels, crop, crop, device="meta"))
+def train_step_gflops(cfg: DictConfig) -> float:
+    """GFLOPs of one training step of a composed training config (forward and backward of a batch of
+    `data.batch_size` crops of `data.crop_size`), counted on the meta device: no memory, no compute."""
+    crop = cfg.data.crop_size
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        net = instantiate(cfg.model.net)
+        outputs = net(torch.empty(cfg.data.batch_size, net.in_channels, crop, crop))
         sum(out.square().mean() for out in outputs).backward()
     return counter.get_total_flops() / 1e9
 

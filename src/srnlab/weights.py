@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from safetensors.torch import load_file, save_file
 import srnlab
 from srnlab.checkpoints import WEIGHTS_FORMAT, WEIGHTS_SUFFIX, CheckpointError, read_hparams
 from srnlab.lit import DeblurModule
+from srnlab.runfiles import replaced_atomically
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "sr_edrb3_synthetic.safetensors"
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
@@ -35,10 +35,8 @@ def export_weights(module: DeblurModule, path: str | Path, dtype: torch.dtype = 
         "net": json.dumps(module.hparams.net),
         "variant": json.dumps(module.hparams.get("variant")),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    save_file(tensors, partial, metadata=metadata)
-    os.replace(partial, path)
+    with replaced_atomically(path) as partial:
+        save_file(tensors, partial, metadata=metadata)
     return path
 
 

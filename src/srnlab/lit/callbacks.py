@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger
 from torch import Tensor
+
+from srnlab.runfiles import replaced_atomically
 
 
 class TrainingDiverged(RuntimeError):
@@ -83,9 +84,7 @@ def keep_rows_before(path: Path, step: int) -> None:
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         header, rows = reader.fieldnames or [], [r for r in reader if not r.get("step") or int(r["step"]) < step]
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", newline="") as f:
+    with replaced_atomically(path) as partial, partial.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(partial, path)
