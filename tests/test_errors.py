@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli import assert_one_line_error, run
 
 from srnlab.config import compose_config
 from srnlab.data.datamodule import DeblurDataModule
 
-REPO = Path(__file__).resolve().parents[1]
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,80]"]
 
 
@@ -25,27 +23,8 @@ def data_root(tmp_path_factory) -> Path:
     return root
 
 
-def run(module: str, *args: str, full_error: bool = False) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | {"WANDB_MODE": "offline"}
-    if full_error:
-        env["HYDRA_FULL_ERROR"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 def snapshot(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*"))} if folder.exists() else {}
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, prog: str, *fragments: str) -> str:
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith(f"{prog}: error: ")]
-    assert len(errors) == 1, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def train_case(tmp_path: Path, data_root: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, Path]:

@@ -15,6 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from srnlab.config import TABLE1_IDS
+from srnlab.precision import cpu_name
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +56,7 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
     assert rows["sr_edrb3"]["paper_rank"] == "1" and rows["sr_flat"]["paper_rank"] == "10"
     table = (smoke_sweep / "table1.md").read_text()
     assert "Spearman rank correlation" in table and "4 steps of batch 2" in table
+    assert f"Machine: {cpu_name()}, " in table and "precision 32-true" in table
     for name in ("psnr_vs_params.png", "qualitative.png"):
         assert (smoke_sweep / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.stem for p in (smoke_sweep / "curves").glob("*.csv")) == sorted(TABLE1_IDS)

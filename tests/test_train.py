@@ -102,7 +102,7 @@ def _wait_for_checkpoint(path: Path, proc: subprocess.Popen, timeout: float = 24
     while time.monotonic() < deadline and proc.poll() is None:
         if path.exists():
             try:
-                torch.load(path, map_location="cpu", weights_only=False)
+                torch.load(path, map_location="cpu", weights_only=True)
                 return
             except Exception:
                 pass
@@ -121,7 +121,7 @@ def test_killed_job_resumes_at_the_saved_step_with_the_same_lr(tmp_path, data_ov
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    saved = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    saved = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
     assert 0 < saved < 30 and not (out / "result.json").exists()
 
     result = train(compose_config("train", args))
@@ -230,7 +230,7 @@ def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_over
     assert result["status"] == "diverged" and "test" not in result
     assert 1 <= result["diverged"]["step"] < 8 and result["diverged"]["last_finite_loss"] is not None
     for ckpt in (out / "checkpoints").glob("*.ckpt"):  # only checkpoints of finite weights, if any
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
         assert all(torch.isfinite(v).all() for v in state.values()), ckpt.name
 
     paper = {"params": 2_210_000, "psnr": 28.60, "ssim": 0.9082}
@@ -256,7 +256,7 @@ def test_an_unreadable_last_checkpoint_is_moved_aside_and_the_job_goes_on(tmp_pa
     folder = out / "checkpoints"
     last = folder / "last.ckpt"
     (best,) = folder.glob("best-*.ckpt")
-    best_step = torch.load(best, map_location="cpu", weights_only=False)["global_step"]
+    best_step = torch.load(best, map_location="cpu", weights_only=True)["global_step"]
     damaged = last.read_bytes()[: len(last.read_bytes()) // 2] if damage.startswith("truncated") else b""
     last.write_bytes(damaged)
     if damage.endswith("nothing else left"):

@@ -1,8 +1,21 @@
-"""Checkpoint checks that turn cryptic state-dict errors into messages a user can act on."""
+"""Reading checkpoints as data, never as programs, and checks that turn cryptic state-dict errors into messages
+a user can act on.
+
+A `.ckpt` is a pickle, and unpickling can call any function the file names. Every checkpoint srnlab reads goes
+through `load_checkpoint`, which uses torch's weights-only unpickler: it builds tensors and plain containers
+only, and refuses a file that names any other global before building a single object from it. srnlab's own
+checkpoints hold nothing else (their hyperparameters are plain dicts). `trust=True` (the `--trust-checkpoint`
+/ `trust_checkpoint=true` options) is the documented way back to full unpickling, for a file you made
+yourself with an older tool; it logs a warning.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import pickle
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +24,7 @@ from safetensors import SafetensorError, safe_open
 
 from srnlab.errors import UserError
 
+log = logging.getLogger(__name__)
 WEIGHTS_SUFFIX = ".safetensors"
 WEIGHTS_FORMAT = "srnlab-weights/1"  # metadata['format'] of the weights files srn-export writes
 
@@ -23,23 +37,72 @@ class UnreadableCheckpoint(CheckpointError):
     """A file that exists but cannot be read as a checkpoint: truncated, empty, or not a checkpoint at all."""
 
 
-def read_hparams(path: str | Path) -> dict[str, Any]:
-    """The hyperparameters a DeblurModule checkpoint was saved with (for a weights file: its net and variant)."""
+class UntrustedCheckpoint(CheckpointError):
+    """A checkpoint whose pickle names code to run (a function or class beyond tensors and plain containers)."""
+
+
+def load_checkpoint(path: str | Path, *, trust: bool = False, map_location: Any = "cpu") -> dict[str, Any]:
+    """The checkpoint's contents, unpickled weights-only unless `trust` is set. Memory-mapped where the file
+    allows it, so reading only the hyperparameters of a large file stays cheap."""
+    path = _existing(path)
+    if trust:
+        log.warning("loading %s with trust_checkpoint: its pickle may run code. Use this only for files you made", path)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=not trust, mmap=zipfile.is_zipfile(path))
+    except pickle.UnpicklingError as e:
+        refused = [] if trust else unsafe_globals(path, e)
+        if refused:
+            raise UntrustedCheckpoint(untrusted_message(path, refused)) from None
+        raise _unreadable(path) from e
+    except Exception as e:
+        raise _unreadable(path) from e
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path} is not an srnlab checkpoint (it holds a {type(ckpt).__name__}, not a dict)")
+    return ckpt
+
+
+def unsafe_globals(path: Path, error: pickle.UnpicklingError) -> list[str]:
+    """The functions and classes the file's pickle names beyond what weights-only loading allows, found by
+    disassembling it (never by running it), else from torch's refusal; empty for a merely damaged file."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # an old-format or damaged pickle: torch's message names the global it refused
+        names = []
+    return names or re.findall(r"GLOBAL ([\w.]+)", str(error))
+
+
+def untrusted_message(path: Path, refused: list[str]) -> str:
+    return (
+        f"refused checkpoint {path}: loading it would call {', '.join(refused)}. srnlab loads checkpoints as data "
+        "only and refuses untrusted ones, since a pickle can run any code. If you made this file yourself with "
+        "an older tool, pass --trust-checkpoint (srn-deblur, srn-export, srn-table1) or trust_checkpoint=true "
+        "(srn-train, srn-eval) to load it anyway, then keep its weights as .safetensors (srn-export)"
+    )
+
+
+def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
             f"checkpoint not found: {path}. Pass a .ckpt written by srn-train or a .safetensors written by srn-export."
         )
+    return path
+
+
+def _unreadable(path: Path) -> UnreadableCheckpoint:
+    return UnreadableCheckpoint(
+        f"cannot read checkpoint {path}: it is not a complete srn-train checkpoint (truncated, empty, or "
+        "another kind of file). Copy it again, or pass another one"
+    )
+
+
+def read_hparams(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
+    """The hyperparameters a DeblurModule checkpoint was saved with (for a weights file: its net and variant)."""
+    path = _existing(path)
     if path.suffix == WEIGHTS_SUFFIX:
         return _weights_metadata(path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except Exception as e:
-        raise UnreadableCheckpoint(
-            f"cannot read checkpoint {path}: it is not a complete srn-train checkpoint (truncated, empty, or "
-            "another kind of file). Copy it again, or pass another one"
-        ) from e
-    if "hyper_parameters" not in ckpt or "net" not in ckpt["hyper_parameters"]:
+    ckpt = load_checkpoint(path, trust=trust)
+    if not isinstance(ckpt.get("hyper_parameters"), dict) or "net" not in ckpt["hyper_parameters"]:
         raise CheckpointError(f"{path} is not an srnlab checkpoint (no 'net' hyperparameters)")
     return ckpt["hyper_parameters"]
 
@@ -52,12 +115,15 @@ def _weights_metadata(path: Path) -> dict[str, Any]:
         raise UnreadableCheckpoint(f"cannot read weights file {path}: {e}. Is it a complete .safetensors file?") from e
     if metadata.get("format") != WEIGHTS_FORMAT or "net" not in metadata:
         raise CheckpointError(f"{path} is not an srnlab weights file (no '{WEIGHTS_FORMAT}' metadata): use srn-export")
-    return {"net": json.loads(metadata["net"]), "variant": json.loads(metadata.get("variant") or "null")}
+    try:
+        return {"net": json.loads(metadata["net"]), "variant": json.loads(metadata.get("variant") or "null")}
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: its 'net' or 'variant' metadata is not valid JSON ({e}): re-export it") from e
 
 
-def check_variant(path: str | Path, expected_net: dict[str, Any]) -> dict[str, Any]:
+def check_variant(path: str | Path, expected_net: dict[str, Any], *, trust: bool = False) -> dict[str, Any]:
     """Refuse a checkpoint whose network config differs from the expected one, naming every difference."""
-    hparams = read_hparams(path)
+    hparams = read_hparams(path, trust=trust)
     diffs = _differences(hparams["net"], expected_net)
     if diffs:
         saved = (hparams.get("variant") or {}).get("id", "unknown")

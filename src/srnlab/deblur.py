@@ -115,22 +115,23 @@ def deblur_files(
     tile: int | str = AUTO,
     overlap: int = DEFAULT_OVERLAP,
     precision: str = AUTO,
+    trust: bool = False,
 ) -> tuple[list[Path], list[ImageReadError]]:
     """Write `<out_dir>/<stem>_deblurred.png` for every readable input. A damaged image is reported and
     skipped, so one bad file in a folder does not cost the others.
 
     `tile` is auto (tiles only where the whole image would not fit in memory), 0 (never) or a tile size in
     pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16. `ckpt` is a
-    .ckpt or .safetensors file, or None for the shipped network.
+    .ckpt or .safetensors file, or None for the shipped network; a .ckpt is read weights-only unless `trust`.
     """
     check_tiling(tile, overlap)
     ckpt = ckpt or PRETRAINED
-    read_hparams(ckpt)
+    read_hparams(ckpt, trust=trust)
     target = pick_device(device)
     choice = resolve_precision(precision, str(target))
     print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
     dtype = choice.autocast_dtype or torch.float32
-    module = load_module(ckpt, map_location=target)
+    module = load_module(ckpt, map_location=target, trust=trust)
     module.use_layout_for(target, training=False)
     written, failed = [], []
     for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):
@@ -180,11 +181,16 @@ def main(argv: list[str] | None = None) -> None:
         default=AUTO,
         help="auto (default): bf16 where the device computes it natively, else fp32",
     )
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="unpickle --ckpt fully, which may run code: only for an old .ckpt you made yourself",
+    )
     args = parser.parse_args(argv)
     try:
         written, failed = deblur_files(
             args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
-            precision=args.precision,
+            precision=args.precision, trust=args.trust_checkpoint,
         )  # fmt: skip
     except (CheckpointError, FileNotFoundError, OptionError) as error:
         parser.exit(2, f"srn-deblur: error: {error}\n")

@@ -26,11 +26,14 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Per-image PSNR/SSIM of the checkpoint's outputs and of the blurry inputs, saved as CSV and JSON."""
     if cfg.split not in SPLITS:
         raise ValueError(f"split={cfg.split!r} is not valid: choose one of {list(SPLITS)}")
+    trust = bool(cfg.get("trust_checkpoint", False))
     if cfg.variant.id == "custom":
-        read_hparams(cfg.ckpt_path)
+        read_hparams(cfg.ckpt_path, trust=trust)
     else:
-        check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))
-    module = load_module(cfg.ckpt_path, map_location="cpu", channels_last=cfg.model.channels_last, compile=False)
+        check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True), trust=trust)
+    module = load_module(
+        cfg.ckpt_path, map_location="cpu", trust=trust, channels_last=cfg.model.channels_last, compile=False
+    )
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("validate" if cfg.split == "val" else "test")

@@ -77,6 +77,14 @@ def describe_cpu() -> str:
     )
 
 
+def describe_machine(accelerator: str, choice: PrecisionChoice) -> str:
+    """Where a run trained, for result files and tables: the GPU's name when CUDA does the work, else the CPU
+    model, with the precision used and why (results are comparable only within one kind of machine)."""
+    on_gpu = accelerator in (AUTO, "gpu", "cuda") and torch.cuda.is_available()
+    device = f"{torch.cuda.get_device_name(0)} (CUDA)" if on_gpu else f"{cpu_name()}, {os.cpu_count()} logical cores"
+    return f"{device}, torch {torch.__version__}, precision {choice.precision} ({choice.reason})"
+
+
 def onednn_bf16() -> bool:
     """Whether torch's oneDNN build has bf16 convolution kernels for this CPU."""
     return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -15,10 +15,11 @@ from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
 from srnlab.config import TABLE1_IDS
-from srnlab.lit import DeblurModule
+from srnlab.errors import user_errors
 from srnlab.lit.metrics import per_image_psnr, quantize
 from srnlab.runfiles import read_json, write_csv
 from srnlab.summary import VariantSummary, summarize
+from srnlab.weights import load_module
 
 
 @dataclass
@@ -110,6 +111,18 @@ def budget_line(runs_dir: Path) -> str:
     return "Budget: no variant finished."
 
 
+def machine_line(runs_dir: Path) -> str:
+    """Which machine(s) trained the sweep: timings and bf16 results compare only within one kind."""
+    machines = []
+    for exp_id in TABLE1_IDS:
+        machine = (read_json(runs_dir / exp_id / "result.json") or {}).get("machine")
+        if machine and machine not in machines:
+            machines.append(machine)
+    if not machines:
+        return "Machine: not recorded."
+    return "Machine: " + "; ".join(machines) + "."
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -119,6 +132,7 @@ def format_markdown(rows: list[Row], runs_dir: Path) -> str:
         "# Table 1 reproduction",
         "",
         budget_line(runs_dir),
+        machine_line(runs_dir),
         "PSNR/SSIM: our test split, mean over images, 8-bit outputs, scikit-image SSIM; paper: GOPRO test set.",
         "",
         "| id | model | params | paper params | GFLOPs | PSNR | SSIM | paper PSNR | paper SSIM | blurry input "
@@ -161,8 +175,9 @@ def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 128) -> bool:
-    """One held-out test crop through every finished variant's best checkpoint; False when none finished."""
+def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 128, trust: bool = False) -> bool:
+    """One held-out test crop through every finished variant's best checkpoint (read weights-only unless
+    `trust`); False when none finished."""
     ckpts = [(r, (read_json(runs_dir / r.id / "result.json") or {}).get("best_ckpt")) for r in rows if r.status == "ok"]
     finished = [(r, ckpt) for r, ckpt in ckpts if ckpt and Path(ckpt).exists()]
     if not finished:
@@ -170,7 +185,7 @@ def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 12
     blur, sharp = _test_crop(runs_dir / finished[0][0].id, crop)
     panels = [("blurry input", blur, per_image_psnr(blur, sharp))]
     for row, ckpt in finished:
-        module = DeblurModule.load_from_checkpoint(ckpt, map_location="cpu").eval()
+        module = load_module(ckpt, map_location="cpu", trust=trust)
         with torch.no_grad():
             out = quantize(module(blur))
         panels.append((row.model, out, per_image_psnr(out, sharp)))
@@ -230,13 +245,13 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
         run.finish()
 
 
-def build_results(runs_dir: Path, out_dir: Path, wandb_group: str | None = None) -> list[Row]:
+def build_results(runs_dir: Path, out_dir: Path, wandb_group: str | None = None, trust: bool = False) -> list[Row]:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = collect_rows(runs_dir, {i: summarize(i) for i in TABLE1_IDS})
     (out_dir / "table1.md").write_text(format_markdown(rows, runs_dir))
     write_csv(out_dir / "table1.csv", [asdict(r) for r in rows])
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
-    plot_qualitative(runs_dir, rows, out_dir / "qualitative.png")
+    plot_qualitative(runs_dir, rows, out_dir / "qualitative.png", trust=trust)
     copy_curves(runs_dir, out_dir)
     if wandb_group:
         log_to_wandb(rows, out_dir, wandb_group)
@@ -248,8 +263,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=Path, required=True, help="the sweep folder (one sub-folder per variant)")
     parser.add_argument("--out", type=Path, required=True, help="where table1.md/.csv and the plots go")
     parser.add_argument("--wandb-group", default=None, help="log the table to W&B in this group")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="unpickle the sweep's checkpoints fully, which may run code: only for old sweeps you ran yourself",
+    )
     args = parser.parse_args(argv)
-    build_results(args.runs, args.out, args.wandb_group)
+    with user_errors("srn-table1"):
+        build_results(args.runs, args.out, args.wandb_group, trust=args.trust_checkpoint)
     print((args.out / "table1.md").read_text())
 
 

@@ -21,7 +21,7 @@ from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
-from srnlab.precision import trainer_precision
+from srnlab.precision import describe_machine, trainer_precision
 from srnlab.runfiles import is_launching_process, read_json, run_folder_lock, write_json
 from srnlab.summary import count_parameters, describe_variant
 
@@ -53,8 +53,9 @@ def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -
     An unreadable checkpoint of the job's own (a copy cut short, a file emptied by a full disk) is moved
     aside, never deleted, and the job falls back to the next one, or starts over if none is left."""
     net = module.hparams.net
+    trust = bool(cfg.get("trust_checkpoint", False))
     if cfg.ckpt_path:
-        check_variant(cfg.ckpt_path, net)
+        check_variant(cfg.ckpt_path, net, trust=trust)
         log.info("resuming from %s", cfg.ckpt_path)
         return str(cfg.ckpt_path)
     folder = output_dir / "checkpoints"
@@ -64,7 +65,7 @@ def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -
     moved = []
     for ckpt in own_checkpoints(folder):
         try:
-            check_variant(ckpt, net)
+            check_variant(ckpt, net, trust=trust)
         except UnreadableCheckpoint as error:
             moved.append(move_aside(ckpt))
             log.warning("%s is unreadable (%s); moved it to %s", ckpt, error.__cause__ or error, moved[-1].name)
@@ -136,14 +137,15 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             callbacks=callbacks,
             plugins=[AtomicCheckpointIO()],
         )
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-        test = trainer.test(module, datamodule=datamodule, ckpt_path="best")[0] if cfg.test else {}
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=not cfg.get("trust_checkpoint"))
+        test = trainer.test(module, datamodule=datamodule, ckpt_path="best", weights_only=True)[0] if cfg.test else {}
     progress = read_json(output_dir / PROGRESS_FILE) or {}
     history = progress.get("val_history", [])
     return {
         **_identity(cfg),
         "status": "ok",
         "precision": precision.precision,
+        "machine": describe_machine(str(cfg.trainer.get("accelerator", "auto")), precision),
         "params": count_parameters(module.net),
         "global_step": progress.get("global_step"),
         "train_time_s": progress.get("train_time_s"),

@@ -40,22 +40,41 @@ def export_weights(module: DeblurModule, path: str | Path, dtype: torch.dtype = 
     return path
 
 
-def load_module(path: str | Path, map_location: str | torch.device = "cpu", **hparams: Any) -> DeblurModule:
-    """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode.
-    `hparams` override saved ones that only steer inference (channels_last, compile)."""
+def load_module(
+    path: str | Path, map_location: str | torch.device = "cpu", *, trust: bool = False, **hparams: Any
+) -> DeblurModule:
+    """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
+    is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
+    (channels_last, compile)."""
     path = Path(path)
     if path.suffix != WEIGHTS_SUFFIX:
-        return DeblurModule.load_from_checkpoint(path, map_location=map_location, **hparams).eval()
+        return DeblurModule.load_from_checkpoint(
+            path, map_location=map_location, weights_only=not trust, **hparams
+        ).eval()
     saved = read_hparams(path)
     module = DeblurModule(net=saved["net"], optimizer={}, scheduler={}, variant=saved.get("variant"), **hparams)
     state = {k: v.float() for k, v in load_file(path).items()}
-    missing, unexpected = module.net.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path}: its tensors do not fit the network its metadata describes "
-            f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}). Re-export it with srn-export."
-        )
+    check_tensors_fit(path, state, module.net.state_dict())
+    module.net.load_state_dict(state)
     return module.to(map_location).eval()
+
+
+def check_tensors_fit(path: Path, tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+    """Refuse a weights file whose tensors are not those of the network its metadata describes, naming the
+    first differences (a file edited by hand, or metadata copied from another export)."""
+    problems = [f"missing {k}" for k in sorted(expected.keys() - tensors.keys())]
+    problems += [f"unexpected {k}" for k in sorted(tensors.keys() - expected.keys())]
+    problems += [
+        f"{k}: file {tuple(tensors[k].shape)} vs network {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in tensors and tensors[k].shape != v.shape
+    ]
+    if problems:
+        shown = "; ".join(problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
+        raise CheckpointError(
+            f"{path}: its tensors do not fit the network its metadata describes ({shown}). Re-export it with "
+            "srn-export from the checkpoint it came from."
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,12 +83,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("ckpt", type=Path, help="a .ckpt written by srn-train")
     parser.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="weights dtype (default float16)")
+    parser.add_argument(
+        "--trust-checkpoint", action="store_true", help="unpickle CKPT fully (may run code; only for your own files)"
+    )
     args = parser.parse_args(argv)
     if args.out.suffix != WEIGHTS_SUFFIX:
         parser.exit(2, f"srn-export: error: --out must end in {WEIGHTS_SUFFIX}, got {args.out}\n")
     try:
-        read_hparams(args.ckpt)
-        module = load_module(args.ckpt)
+        read_hparams(args.ckpt, trust=args.trust_checkpoint)
+        module = load_module(args.ckpt, trust=args.trust_checkpoint)
     except CheckpointError as error:
         parser.exit(2, f"srn-export: error: {error}\n")
     path = export_weights(module, args.out, DTYPES[args.dtype])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
+from srnlab.checkpoints import UntrustedCheckpoint, unsafe_globals, untrusted_message
 from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import ImageScores, quantize, score_images
@@ -192,6 +194,29 @@ class DeblurModule(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.val_history = list(checkpoint.get("val_history", []))
         self._train_time_before = float(checkpoint.get("train_time_s", 0.0))
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: str | Path,
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        weights_only: bool = True,
+        **kwargs: Any,
+    ) -> DeblurModule:
+        """Lightning's loader, weights-only unless `weights_only=False` is passed (Lightning leaves the choice
+        to torch's default, which an environment variable can switch off): a checkpoint is data. A file that
+        names code to run is refused with `UntrustedCheckpoint`, naming the file and the globals."""
+        try:
+            return super().load_from_checkpoint(
+                checkpoint_path, map_location, hparams_file, strict, weights_only=weights_only, **kwargs
+            )
+        except pickle.UnpicklingError as error:
+            refused = unsafe_globals(Path(checkpoint_path), error) if weights_only else []
+            if refused:
+                raise UntrustedCheckpoint(untrusted_message(Path(checkpoint_path), refused)) from None
+            raise
 
 
 def _gather_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
