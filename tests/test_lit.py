@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 from skimage.metrics import structural_similarity
 
+from srnlab.config import compose_config
 from srnlab.data.images import read_image, to_tensor
+from srnlab.errors import ConfigError
 from srnlab.lit.callbacks import DivergenceGuard, TrainingDiverged
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import ImageScores, per_image_ssim, quantize
@@ -97,10 +100,18 @@ def test_warmup_then_cosine_decay() -> None:
     assert schedule(110) * lr == pytest.approx(end) and schedule(1000) * lr == pytest.approx(end)
 
 
+def test_warmup_then_constant() -> None:
+    schedule = WarmupDecay(max_steps=100, lr=5e-4, end_lr=5e-4, decay="constant", warmup_steps=4)
+    assert [schedule(s) for s in (0, 3, 4, 50, 99, 500)] == pytest.approx([0.25, 1.0, 1.0, 1.0, 1.0, 1.0])
+    cfg = compose_config("train", ["model/scheduler=constant", "model.scheduler.warmup_steps=4"])
+    built = instantiate(cfg.model.scheduler)(max_steps=100)
+    assert [built(s) for s in (1, 60)] == pytest.approx([0.5, 1.0])
+
+
 def test_schedule_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="decay must be 'poly' or 'cosine'"):
+    with pytest.raises(ConfigError, match=r"decay must be one of \['poly', 'cosine', 'constant'\], got 'step'"):
         WarmupDecay(100, 1e-4, 1e-6, decay="step")
-    with pytest.raises(ValueError, match="warmup_steps=100"):
+    with pytest.raises(ConfigError, match="warmup_steps=100"):
         WarmupDecay(100, 1e-4, 1e-6, warmup_steps=100)
 
 

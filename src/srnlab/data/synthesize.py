@@ -47,7 +47,17 @@ def _skimage(name: str) -> Callable[[], np.ndarray]:
         from skimage import data
 
         image = getattr(data, name)()
-        return image[0] if isinstance(image, tuple) else image  # stereo_motorcycle -> (left, right, disparity)
+        image = image[0] if isinstance(image, tuple) else image  # stereo_motorcycle -> (left, right, disparity)
+        return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+
+    return load
+
+
+def _matplotlib(file: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        from matplotlib import cbook
+
+        return cv2.cvtColor(cv2.imread(str(cbook.get_sample_data(file, asfileobj=False))), cv2.COLOR_BGR2RGB)
 
     return load
 
@@ -64,6 +74,16 @@ SKIMAGE_SOURCES: dict[str, Callable[[], np.ndarray]] = {
     "immunohistochemistry": _skimage("immunohistochemistry"),
     "motorcycle": _skimage("stereo_motorcycle"),
     "rocket": _skimage("rocket"),
+}
+
+# More sharp photographs inside installed packages, for training only (`extra_training_photos`): they widen
+# the scenes a network learns from while the held-out test photos stay the default set's. Grace Hopper's
+# portrait (matplotlib's sample data) and scikit-image's grayscale photographs (the cameraman, coins, and the
+# brick, grass and gravel textures; channels replicated). Left out: page and text (documents), clock_motion
+# (already motion-blurred), the moon (too flat to reach the PSNR band), cell and the synthetic images.
+EXTRA_TRAINING_SOURCES: dict[str, Callable[[], np.ndarray]] = {
+    "grace_hopper": _matplotlib("grace_hopper.jpg"),
+    **{name: _skimage(name) for name in ("camera", "coins", "brick", "grass", "gravel")},
 }
 
 
@@ -345,8 +365,9 @@ def _source_files(folder: Path) -> dict[str, Path]:
 
 
 def _load_source(sources: str | Path | None, name: str) -> np.ndarray:
-    if sources is None:
-        return SKIMAGE_SOURCES[name]().astype(np.float32) / np.float32(255.0)
+    packaged = {**SKIMAGE_SOURCES, **EXTRA_TRAINING_SOURCES}
+    if sources is None or (name in EXTRA_TRAINING_SOURCES and name not in _source_files(Path(sources))):
+        return packaged[name]().astype(np.float32) / np.float32(255.0)
     return read_image(_source_files(Path(sources))[name])
 
 
@@ -371,6 +392,7 @@ def make_recipe(
     seed: int = 0,
     size: Sequence[int] = (256, 320),
     sources: str | Path | None = None,
+    extra_training_photos: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
     """Everything that determines a synthetic set, as stored in its recipe.json (JSON types only)."""
@@ -384,6 +406,7 @@ def make_recipe(
         "seed": int(seed),
         "sources": None if sources is None else str(Path(sources).expanduser().resolve()),
         "source_names": source_names(sources),
+        "extra_training_names": list(EXTRA_TRAINING_SOURCES) if extra_training_photos else [],
         "synthesizer": asdict(synthesizer),
     }
     return json.loads(json.dumps(recipe))  # tuples -> lists, as they come back from the file
@@ -404,6 +427,7 @@ def synthesize_dataset(
     seed: int = 0,
     size: Sequence[int] = (256, 320),
     sources: str | Path | None = None,
+    extra_training_photos: bool = False,
     *,
     overwrite: bool = False,
     progress: bool = True,
@@ -423,15 +447,18 @@ def synthesize_dataset(
         seed: the random seed.
         size: (height, width) of the frames.
         sources: a folder of sharp photos, or None for scikit-image's bundled photographs.
+        extra_training_photos: add EXTRA_TRAINING_SOURCES to the training split only (the test split keeps
+            its photos).
         overwrite: replace an existing synthetic set.
         progress: show a progress bar.
         **options: further `BlurSynthesizer` fields (e.g. object_probability, psnr_range).
     """
     out_dir = Path(out_dir)
-    recipe = make_recipe(n_train, n_test, seed, size, sources, **options)
+    recipe = make_recipe(n_train, n_test, seed, size, sources, extra_training_photos, **options)
     _check_replaceable(out_dir, overwrite)
     synthesizer = BlurSynthesizer(**recipe["synthesizer"])
     splits = dict(zip(SPLITS, split_sources(recipe["source_names"], n_train, n_test), strict=True))
+    splits["train"] = sorted({*splits["train"], *recipe["extra_training_names"]})
     counts = {"train": n_train, "test": n_test}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -523,8 +550,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--size", type=int, nargs=2, default=(256, 320), metavar=("H", "W"), help="frame size (default: 256 320)"
     )
     parser.add_argument("--sources", type=Path, default=None, help="folder of your own sharp photos (PNG/JPEG)")
+    parser.add_argument(
+        "--extra-training-photos",
+        action="store_true",
+        help="also train on the other sharp photos inside installed packages (the test photos stay the same)",
+    )
     args = parser.parse_args(argv)
-    recipe = {"n_train": args.n_train, "n_test": args.n_test, "seed": args.seed, "size": args.size}
+    recipe = {"n_train": args.n_train, "n_test": args.n_test, "seed": args.seed, "size": args.size,
+              "extra_training_photos": args.extra_training_photos}  # fmt: skip
     if args.sources is not None:
         recipe["sources"] = args.sources
     try:
