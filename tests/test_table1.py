@@ -12,10 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hydra.utils import instantiate
 from nbclient import NotebookClient
 
-from srnlab.config import TABLE1_IDS
+from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.precision import cpu_name
+from srnlab.summary import count_parameters
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +53,8 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
     for exp_id, row in rows.items():
         assert row["status"] == "ok", row
         assert int(row["params"]) == SPEC_PARAMS[exp_id]
+        smoke_net = instantiate(compose_config("train", ["profile=smoke", f"experiment=table1/{exp_id}"]).model.net)
+        assert int(row["trained_params"]) == count_parameters(smoke_net) < SPEC_PARAMS[exp_id]
         assert float(row["psnr"]) > 0 and float(row["blur_psnr"]) > 15
     assert sorted(int(r["paper_rank"]) for r in rows.values()) == list(range(1, 11))
     assert rows["sr_edrb3"]["paper_rank"] == "1" and rows["sr_flat"]["paper_rank"] == "10"

@@ -75,7 +75,9 @@ def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_ove
     (run_dir,) = find_runs(tmp_path / "run")
     run = read_run(run_dir)
     assert run["group"] == "my-sweep" and run["job_type"] == "train" and run["name"] == "sr_edrb1"
-    assert {"bottleneck=convlstm", "body=edrb1", "scales=3", "shared", "profile=smoke"} <= set(run["tags"])
+    assert {"bottleneck=convlstm", "body=edrb1", "scales=3", "shared", "profile=smoke", "width=x0.25"} <= set(
+        run["tags"]
+    )
     psnrs = [row["val/psnr"] for row in run["history"] if "val/psnr" in row]
     assert len(psnrs) == 2  # validations at steps 2 and 4
     assert psnrs[-1] == pytest.approx(result["val_last"]["val/psnr"], abs=1e-4)

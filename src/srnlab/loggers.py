@@ -20,7 +20,8 @@ from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 
 def variant_tags(cfg: DictConfig) -> list[str]:
-    """bottleneck, body, scales and sharing of the job: W&B tags to filter and group runs by. The option
+    """bottleneck, body, scales, sharing and channel width of the job: W&B tags to filter and group runs by
+    (the width, so that a cheap profile's half-width network is never mistaken for the paper's). The option
     names come from Hydra's choices: the job's HydraConfig, or the `hydra` node of a composed config."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else cfg.get("hydra")
     choices = hydra_cfg.runtime.choices if hydra_cfg else {}
@@ -31,6 +32,7 @@ def variant_tags(cfg: DictConfig) -> list[str]:
         f"scales={net.n_scales}",
         "shared" if net.share_weights else "independent",
         f"profile={cfg.get('profile_name', 'custom')}",
+        f"width=x{float(net.width_mult):g}",
     ]
 
 

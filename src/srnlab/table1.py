@@ -27,6 +27,7 @@ class Row:
     id: str
     model: str
     params: int
+    trained_params: int | None
     paper_params: int
     gflops: float
     psnr: float | None
@@ -61,6 +62,7 @@ def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[R
                 id=exp_id,
                 model=s.name,
                 params=s.params,
+                trained_params=result.get("params") if ok else None,
                 paper_params=paper["params"],
                 gflops=s.gflops,
                 psnr=test.get("test/psnr") if ok else None,
@@ -133,15 +135,17 @@ def format_markdown(rows: list[Row], runs_dir: Path) -> str:
         "",
         budget_line(runs_dir),
         machine_line(runs_dir),
-        "PSNR/SSIM: our test split, mean over images, 8-bit outputs, scikit-image SSIM; paper: GOPRO test set.",
+        "PSNR/SSIM: our test split, mean over images, 8-bit outputs, scikit-image SSIM; paper: GOPRO test set. "
+        "params: the variant at the paper's width; trained params: at the profile's width.",
         "",
-        "| id | model | params | paper params | GFLOPs | PSNR | SSIM | paper PSNR | paper SSIM | blurry input "
-        "PSNR / SSIM | val PSNR first -> last | rank | paper rank | train min | status |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| id | model | params | trained params | paper params | GFLOPs | PSNR | SSIM | paper PSNR | paper SSIM | "
+        "blurry input PSNR / SSIM | val PSNR first -> last | rank | paper rank | train min | status |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.id} | {r.model} | {r.params:,} | {r.paper_params / 1e6:.2f}M | {r.gflops:,.0f} | "
+            f"| {r.id} | {r.model} | {r.params:,} | {_fmt(r.trained_params, ',')} | {r.paper_params / 1e6:.2f}M | "
+            f"{r.gflops:,.0f} | "
             f"{_fmt(r.psnr, '.2f')} | {_fmt(r.ssim, '.4f')} | {r.paper_psnr:.2f} | {r.paper_ssim:.4f} | "
             f"{_fmt(r.blur_psnr, '.2f')} / {_fmt(r.blur_ssim, '.4f')} | "
             f"{_fmt(r.val_first_psnr, '.2f')} -> {_fmt(r.val_last_psnr, '.2f')} | "
