@@ -8,7 +8,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONFIG_DIR = Path(__file__).resolve().parent / "conf"  # inside the package, so that a wheel carries it
 TABLE1_IDS = ("ss", "sc", "wo_r", "rnn", "sr_flat", "sr_rb", "sr_ed", "sr_edrb1", "sr_edrb2", "sr_edrb3")
 
 

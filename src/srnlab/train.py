@@ -1,4 +1,4 @@
-"""`srn-train`: train one variant (or a multirun sweep of them) with Hydra configs from conf/train.yaml."""
+"""`srn-train`: train one variant (or a multirun sweep of them) with the Hydra configs of srnlab/conf (train.yaml)."""
 
 from __future__ import annotations
 
