@@ -73,16 +73,15 @@ gpu-check-dry-run: $(STAMP) ## The gpu-check script on the CPU at smoke size (re
 		GPU_CHECK_WORK=$(LOG_DIR)/gpu-check-dry-run bash benchmarks/gpu_check.sh
 
 LOG_DIR ?= logs
-RESULTS ?= ablations/results/$(if $(filter synthetic,$(DATA)),$(PROFILE),$(PROFILE)-$(DATA))
-SWEEP_DIR := $(LOG_DIR)/table1/$(PROFILE)-$(DATA)
+RESULTS ?=
+SWEEP = profile=$(PROFILE) data=$(DATA) paths.log_dir=$(LOG_DIR)
 
 reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants (PROFILE=mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= LAUNCHER=basic|joblib|submitit_slurm) and write the table
-	$(BIN)/srn-train --config-dir ablations --config-name table1 profile=$(PROFILE) data=$(DATA) \
-		$(if $(DATA_ROOT),data.root=$(DATA_ROOT)) paths.log_dir=$(LOG_DIR) hydra/launcher=$(LAUNCHER) $(ARGS)
-	$(BIN)/srn-table1 --runs $(SWEEP_DIR) --out $(RESULTS) --wandb-group table1-$(PROFILE)-$(DATA)
+	$(BIN)/srn-train --config-name table1 $(SWEEP) $(if $(DATA_ROOT),data.root=$(DATA_ROOT)) hydra/launcher=$(LAUNCHER) $(ARGS)
+	$(BIN)/srn-table1 $(SWEEP) $(if $(RESULTS),--out $(RESULTS))
 
 table1: $(STAMP) ## Rebuild the table and plots from an existing sweep (same variables as reproduce-table1)
-	$(BIN)/srn-table1 --runs $(SWEEP_DIR) --out $(RESULTS) --wandb-group table1-$(PROFILE)-$(DATA)
+	$(BIN)/srn-table1 $(SWEEP) $(if $(RESULTS),--out $(RESULTS))
 
 wandb-sync: $(STAMP) ## Upload every offline W&B run under logs/ and ablations/ (needs a network and `wandb login`)
 	find $(LOG_DIR) ablations -type d -name 'offline-run-*' -print0 | xargs -0 -r $(BIN)/wandb sync

@@ -67,7 +67,7 @@ fi
 step loader "$LIMIT_LOADER" bash -c "\"$PY\" benchmarks/bench_loader.py ${LOADER_ARGS[*]} ${DATA_ARGS[*]} > \"$OUT/loader.md\""
 
 SWEEP="$WORK/runs"
-step table1 "$LIMIT_TABLE" "$PY" -m srnlab.train --config-dir ablations --config-name table1 \
+step table1 "$LIMIT_TABLE" "$PY" -m srnlab.train --config-name table1 \
     profile="$PROFILE" logger=csv paths.log_dir="$SWEEP" hydra.sweep.dir="$SWEEP/table1" \
     experiment=table1/sr_edrb3,table1/ss "${DATA_ARGS[@]}"
 "$PY" -m srnlab.table1 --runs "$SWEEP/table1" --out "$OUT" > "$WORK/table.log" 2>&1 \

@@ -12,6 +12,12 @@ from srnlab.config import CONFIG_DIR, TABLE1_IDS, compose_config
 PROFILES = ("smoke", "mini", "gpu", "paper")
 
 
+def test_the_table1_sweep_lists_every_table1_experiment_once_in_the_papers_order() -> None:
+    files = sorted(p.stem for p in (CONFIG_DIR / "experiment" / "table1").glob("*.yaml"))
+    assert sorted(TABLE1_IDS) == files and len(set(TABLE1_IDS)) == len(TABLE1_IDS) == 10
+    assert TABLE1_IDS[0] == "ss" and TABLE1_IDS[-1] == "sr_edrb3"  # the paper's first and last rows
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("experiment", [*TABLE1_IDS, "srn_full"])
 def test_every_experiment_composes_with_every_profile(experiment: str, profile: str) -> None:

@@ -89,7 +89,7 @@ main()
 
 def chaos_sweep_args(sweep_dir: Path, data_root: Path) -> list[str]:
     return [
-        "--config-dir", str(REPO / "ablations"), "--config-name", "table1", "profile=smoke", "logger=csv",
+        "--config-name", "table1", "profile=smoke", "logger=csv",
         f"hydra.sweep.dir={sweep_dir}", f"experiment={CHAOS_EXPERIMENTS}",
         f"data.root={data_root}", "data.synthesize.n_train=8", "data.synthesize.n_test=3",
         "data.synthesize.size=[64,80]", f"trainer.max_steps={CHAOS_STEPS}", "trainer.val_check_interval=5",

@@ -18,6 +18,7 @@ from nbclient import NotebookClient
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.precision import cpu_name
 from srnlab.summary import count_parameters
+from srnlab.table1 import main as table1_main
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
 def test_interrupted_sweep_finishes_the_rest_without_retraining(tmp_path) -> None:
     experiments = "table1/sr_edrb1,table1/wo_r,table1/ss"
     cmd = [
-        sys.executable, "-m", "srnlab.train", "--config-dir", str(REPO / "ablations"), "--config-name", "table1",
+        sys.executable, "-m", "srnlab.train", "--config-name", "table1",
         "profile=smoke", f"paths.log_dir={tmp_path}", f"paths.data_dir={tmp_path}/data", *SMALL_DATA.split(),
         f"experiment={experiments}", "logger=csv",
     ]  # fmt: skip
@@ -92,6 +93,10 @@ def test_interrupted_sweep_finishes_the_rest_without_retraining(tmp_path) -> Non
     assert "sr_edrb1 already finished" in rerun.stderr + rerun.stdout
     for exp_id in ("wo_r", "ss"):
         assert (sweep / exp_id / "result.json").exists()
+
+    table1_main(["--runs", str(sweep), "--out", str(tmp_path / "results"), "--no-wandb"])  # read from multirun.yaml
+    with (tmp_path / "results" / "table1.csv").open() as f:
+        assert [r["id"] for r in csv.DictReader(f)] == ["sr_edrb1", "wo_r", "ss"]
 
 
 def test_results_notebook_executes(smoke_sweep, monkeypatch) -> None:

@@ -242,7 +242,7 @@ def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_over
 
 
 def test_a_diverging_job_of_a_sweep_lets_the_sweep_go_on(tmp_path, data_overrides) -> None:
-    """fail_fast=false (ablations/table1.yaml): the job records the divergence and exits 0, so that the
+    """fail_fast=false (the table1 sweep config): the job records the divergence and exits 0, so that the
     launcher starts the next variant."""
     args = smoke(tmp_path / "run", data_overrides, "experiment=table1/sr_edrb1", "logger=csv")
     proc = cli("srnlab.train", *args, "model.optimizer.lr=1e6", "fail_fast=false")

@@ -6,10 +6,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"  # inside the package, so that a wheel carries it
-TABLE1_IDS = ("ss", "sc", "wo_r", "rnn", "sr_flat", "sr_rb", "sr_ed", "sr_edrb1", "sr_edrb2", "sr_edrb3")
+TABLE1_SWEEP = CONFIG_DIR / "table1.yaml"
+
+
+def experiment_ids(swept: str) -> tuple[str, ...]:
+    """A sweeper's experiment list, 'table1/ss,table1/sc,...', as the variant ids ('ss', 'sc', ...)."""
+    return tuple(item.strip().removeprefix("table1/") for item in str(swept).split(",") if item.strip())
+
+
+TABLE1_IDS = experiment_ids(OmegaConf.load(TABLE1_SWEEP).hydra.sweeper.params.experiment)  # the paper's row order
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

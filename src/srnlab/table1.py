@@ -14,8 +14,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
-from srnlab.config import TABLE1_IDS
-from srnlab.errors import user_errors
+from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
+from srnlab.errors import UserError, user_errors
 from srnlab.lit.metrics import per_image_psnr, quantize
 from srnlab.runfiles import read_json, write_csv
 from srnlab.summary import VariantSummary, summarize
@@ -42,6 +42,53 @@ class Row:
     paper_rank: int
     train_time_min: float | None
     status: str
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A Table 1 sweep as Hydra recorded it in the sweep folder's multirun.yaml: which variants it ran, with
+    which profile on which data. Nothing here is rebuilt from naming conventions."""
+
+    runs_dir: Path
+    ids: tuple[str, ...]
+    profile: str | None = None
+    data: str | None = None
+
+    @classmethod
+    def read(cls, runs_dir: Path) -> Sweep:
+        """The sweep in `runs_dir`; a folder without multirun.yaml (jobs copied by hand) is read as holding
+        Table 1's variants."""
+        recorded = runs_dir / "multirun.yaml"
+        if not recorded.is_file():
+            return cls(runs_dir, TABLE1_IDS)
+        cfg = OmegaConf.load(recorded)
+        from_command_line = [o.split("=", 1)[1] for o in cfg.hydra.overrides.task if o.startswith("experiment=")]
+        return cls(
+            runs_dir,
+            experiment_ids(from_command_line[-1] if from_command_line else cfg.hydra.sweeper.params.experiment),
+            cfg.get("profile_name"),
+            cfg.hydra.runtime.choices.get("data"),
+        )
+
+    @classmethod
+    def configured(cls, overrides: list[str]) -> Sweep:
+        """The sweep `srn-train --config-name table1 <overrides>` writes (or wrote)."""
+        return cls.read(Path(compose_config("table1", overrides).hydra.sweep.dir))
+
+    def results_dir(self) -> Path:
+        """ablations/results/<profile>, or <profile>-<data> for other data than the synthetic default."""
+        if self.profile is None:
+            raise UserError(f"{self.runs_dir} has no multirun.yaml to name its results folder: pass --out")
+        name = self.profile if self.data in (None, "synthetic") else f"{self.profile}-{self.data}"
+        return Path("ablations") / "results" / name
+
+    def wandb_group(self) -> str | None:
+        """The W&B group the variants' runs logged to, so that the table's run joins them."""
+        for exp_id in self.ids:
+            group = (read_json(self.runs_dir / exp_id / "result.json") or {}).get("sweep_group")
+            if group:
+                return group
+        return None
 
 
 def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[Row]:
@@ -249,9 +296,11 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
         run.finish()
 
 
-def build_results(runs_dir: Path, out_dir: Path, wandb_group: str | None = None, trust: bool = False) -> list[Row]:
+def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, trust: bool = False) -> list[Row]:
+    """The table, CSV, plots and curves of a sweep in `out_dir`, and (with a group) the table as a W&B run."""
+    runs_dir = sweep.runs_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = collect_rows(runs_dir, {i: summarize(i) for i in TABLE1_IDS})
+    rows = collect_rows(runs_dir, {i: summarize(i) for i in sweep.ids})
     (out_dir / "table1.md").write_text(format_markdown(rows, runs_dir))
     write_csv(out_dir / "table1.csv", [asdict(r) for r in rows])
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
@@ -263,19 +312,36 @@ def build_results(runs_dir: Path, out_dir: Path, wandb_group: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=Path, required=True, help="the sweep folder (one sub-folder per variant)")
-    parser.add_argument("--out", type=Path, required=True, help="where table1.md/.csv and the plots go")
-    parser.add_argument("--wandb-group", default=None, help="log the table to W&B in this group")
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        epilog="examples: srn-table1 profile=mini data=synthetic | srn-table1 --runs logs/table1/mini-synthetic",
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="the sweep's own overrides (profile=... data=... paths.log_dir=...) to find it"
+    )
+    parser.add_argument("--runs", type=Path, default=None, help="the sweep folder, instead of overrides")
+    parser.add_argument("--out", type=Path, default=None, help="where the table goes (default: ablations/results/...)")
+    parser.add_argument(
+        "--wandb-group", default=None, help="W&B group of the table's run (default: the group the sweep logged to)"
+    )
+    parser.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     parser.add_argument(
         "--trust-checkpoint",
         action="store_true",
         help="unpickle the sweep's checkpoints fully, which may run code: only for old sweeps you ran yourself",
     )
     args = parser.parse_args(argv)
+    if args.runs is not None and args.overrides:
+        parser.error("pass either --runs or the sweep's overrides, not both")
     with user_errors("srn-table1"):
-        build_results(args.runs, args.out, args.wandb_group, trust=args.trust_checkpoint)
-    print((args.out / "table1.md").read_text())
+        sweep = Sweep.read(args.runs) if args.runs is not None else Sweep.configured(args.overrides)
+        if not sweep.runs_dir.is_dir():
+            raise UserError(f"no sweep in {sweep.runs_dir}: run `make reproduce-table1` (or srn-train --config-name "
+                            "table1 with the same overrides) first")  # fmt: skip
+        out = args.out or sweep.results_dir()
+        group = None if args.no_wandb else args.wandb_group or sweep.wandb_group()
+        build_results(sweep, out, group, trust=args.trust_checkpoint)
+    print((out / "table1.md").read_text())
 
 
 if __name__ == "__main__":

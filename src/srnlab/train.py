@@ -161,6 +161,7 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
     return {
         "variant": OmegaConf.to_container(cfg.variant, resolve=True),
         "profile": cfg.get("profile_name"),
+        "sweep_group": cfg.get("sweep_group"),
         "budget": {
             "max_steps": cfg.trainer.max_steps,
             "crop_size": cfg.data.crop_size,
