@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from srnlab.config import compose_config
 from srnlab.lit.losses import multiscale_mse
+from srnlab.models.measure import forward_gflops
 from srnlab.precision import (
     AUTO,
     BF16,
@@ -37,7 +38,6 @@ from srnlab.precision import (
     resolve_channels_last,
     resolve_precision,
 )
-from srnlab.summary import forward_gflops
 
 
 @dataclass(frozen=True)

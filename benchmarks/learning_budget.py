@@ -33,8 +33,8 @@ import matplotlib.pyplot as plt
 from hydra.utils import instantiate
 
 from srnlab.config import compose_config
+from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
-from srnlab.summary import train_step_gflops
 
 DOC = Path("docs/learning-budget.md")
 START, END = "<!-- learning-budget:start -->", "<!-- learning-budget:end -->"

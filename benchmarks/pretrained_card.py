@@ -27,8 +27,8 @@ from srnlab.config import compose_config
 from srnlab.data.images import read_image, to_tensor
 from srnlab.evaluate import evaluate
 from srnlab.lit.metrics import quantize, score_images
+from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
-from srnlab.summary import train_step_gflops
 from srnlab.weights import PRETRAINED, load_module
 
 CARD = PRETRAINED.parent / "README.md"

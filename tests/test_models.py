@@ -6,10 +6,12 @@ import pytest
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from torch import nn
 
 from srnlab.config import TABLE1_IDS, compose_config
-from srnlab.models import ConvLSTM, ScaleRecurrentNet
-from srnlab.summary import count_parameters, describe_variant
+from srnlab.errors import ConfigError
+from srnlab.models import Body, ConvLSTM, ScaleRecurrentNet
+from srnlab.models.measure import count_parameters, describe_variant
 
 # spec section 2: the counts the paper's construction gives (colour in/out, bias on every layer).
 EXPECTED_PARAMS = {
@@ -208,3 +210,12 @@ def test_training_states_the_variant_against_the_paper() -> None:
         "custom with the global residual (not in the paper) at width x0.25 (profile smoke)"
     )
     assert line("model.net.residual=true", "profile=smoke").endswith("; 3,764,195 at full width")
+
+
+def test_both_bodies_satisfy_the_body_interface_and_others_are_refused() -> None:
+    for body in ("edrb3", "flat"):
+        net = instantiate(compose_config("train", [f"model/body={body}", "profile=smoke"]).model.net)
+        assert isinstance(net.bodies[0], Body)
+    cfg = compose_config("train", ["profile=smoke"])
+    with pytest.raises(ConfigError, match="builds a Conv2d, which lacks the Body interface"):
+        ScaleRecurrentNet(body=lambda **_: nn.Conv2d(6, 3, 3), bottleneck=instantiate(cfg.model.net.bottleneck))

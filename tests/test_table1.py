@@ -16,8 +16,8 @@ from hydra.utils import instantiate
 from nbclient import NotebookClient
 
 from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.models.measure import count_parameters
 from srnlab.precision import cpu_name
-from srnlab.summary import count_parameters
 from srnlab.table1 import main as table1_main
 from srnlab.wandb_offline import find_runs, read_run
 

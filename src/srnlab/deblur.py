@@ -16,13 +16,12 @@ from torch import Tensor
 from tqdm import tqdm
 
 from srnlab.checkpoints import CheckpointError, read_hparams
-from srnlab.data.images import ImageReadError, from_tensor, read_image, to_tensor, write_image
+from srnlab.data.images import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
 from srnlab.weights import PRETRAINED, load_module
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 AUTO = "auto"
 DEFAULT_OVERLAP = 64
 

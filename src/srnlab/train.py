@@ -21,9 +21,9 @@ from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
 from srnlab.runfiles import is_launching_process, read_json, run_folder_lock, write_json
-from srnlab.summary import count_parameters, describe_variant
 
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"

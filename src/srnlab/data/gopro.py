@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
-from srnlab.data.images import ImageReadError, probe_image, read_image, to_tensor
+from srnlab.data.images import IMAGE_SUFFIXES, ImageReadError, probe_image, read_image, to_tensor
 from srnlab.errors import UserError
 
 BLUR_CHOICES = ("blur", "blur_gamma")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 PairTransform = Callable[..., dict[str, np.ndarray]]
 

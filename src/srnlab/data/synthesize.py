@@ -32,8 +32,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from srnlab.data.gopro import IMAGE_SUFFIXES
-from srnlab.data.images import read_image, to_uint8, write_image
+from srnlab.data.images import IMAGE_SUFFIXES, read_image, to_uint8, write_image
 from srnlab.errors import UserError
 
 GENERATOR_VERSION = 1  # bump whenever rendering changes, so that DataModules regenerate stale sets

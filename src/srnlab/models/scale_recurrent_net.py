@@ -9,9 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srnlab.errors import ConfigError
+from srnlab.models.body import Body
 from srnlab.models.bottlenecks import State
 
-BodyFactory = Callable[..., nn.Module]
+BodyFactory = Callable[..., Body]
 BottleneckFactory = Callable[..., nn.Module]
 
 
@@ -55,6 +56,11 @@ class ScaleRecurrentNet(nn.Module):
         self.bodies = nn.ModuleList(
             body(in_channels=2 * in_channels, out_channels=in_channels, width_mult=width_mult) for _ in range(n_copies)
         )
+        if not isinstance(self.bodies[0], Body):
+            raise ConfigError(
+                f"model.body builds a {type(self.bodies[0]).__name__}, which lacks the Body interface "
+                "(encode, decode, size_multiple, bottleneck_channels, output_conv: srnlab.models.body)"
+            )
         width = self.bodies[0].bottleneck_channels
         self.bottlenecks = nn.ModuleList(bottleneck(channels=width) for _ in range(n_copies))
         self.reset_parameters()
