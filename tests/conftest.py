@@ -31,4 +31,4 @@ def smoke_checkpoint(tmp_path_factory) -> Path:
          f"data.root={tmp}/data", "data.synthesize.n_train=4", "data.synthesize.n_test=2",
          "data.synthesize.size=[64,64]"],
     )  # fmt: skip
-    return Path(train(cfg)["best_ckpt"])
+    return Path(train(cfg).best_ckpt)

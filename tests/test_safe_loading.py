@@ -22,6 +22,7 @@ from srnlab.checkpoints import CheckpointError, UntrustedCheckpoint, load_checkp
 from srnlab.config import compose_config
 from srnlab.deblur import main as deblur_main
 from srnlab.lit import DeblurModule
+from srnlab.results import Budget, RunResult
 from srnlab.weights import export_weights, load_module
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]
@@ -67,8 +68,8 @@ def hostile_sweep(folder: Path, evil: Path, data_root: Path) -> Path:
     (job / ".hydra").mkdir(parents=True)
     cfg = compose_config("train", ["profile=smoke", "experiment=table1/sr_edrb1", f"data.root={data_root}", *SMALL])
     OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
-    result = {"status": "ok", "best_ckpt": str(evil), "test": {"test/psnr": 20.0, "test/ssim": 0.5}}
-    (job / "result.json").write_text(json.dumps(result))
+    test = {"test/psnr": 20.0, "test/ssim": 0.5}
+    RunResult(OmegaConf.to_container(cfg.variant), Budget(4, 32, 2, 0.25), "smoke", test=test, best_ckpt=str(evil)).write(job)
     return job.parent
 
 

@@ -29,7 +29,7 @@ def test_mini_profile_sr_edrb3_gains_2_db_between_first_and_last_validation(tmp_
          f"paths.output_dir={tmp_path}/run"],
     )  # fmt: skip
     result = train(cfg)
-    first, last = result["val_first"]["val/psnr"], result["val_last"]["val/psnr"]
+    first, last = result.val_first["val/psnr"], result.val_last["val/psnr"]
     assert last - first >= 2.0, (first, last)
 
 
@@ -56,9 +56,9 @@ def test_compiled_training_resumes_and_its_checkpoint_loads_uncompiled(tmp_path)
         f"data.root={tmp_path}/data", "data.synthesize.n_train=4", "data.synthesize.n_test=2",
         "data.synthesize.size=[64,80]", "test=false",
     ]  # fmt: skip
-    assert train(compose_config("train", overrides))["status"] == "ok"
+    assert train(compose_config("train", overrides)).status == "ok"
     resumed = train(compose_config("train", [*overrides, "trainer.max_steps=6", "skip_finished=false"]))
-    assert resumed["global_step"] == 6
+    assert resumed.global_step == 6
     module = DeblurModule.load_from_checkpoint(out / "checkpoints" / "last.ckpt", compile=False)
     assert not any("_orig_mod" in key for key in module.state_dict())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluate import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.schedule import WarmupDecay
+from srnlab.results import Budget, RunResult
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
 from srnlab.table1 import collect_rows
@@ -43,7 +45,7 @@ def smoke(out: Path, data_overrides: list[str], *overrides: str) -> list[str]:
     return ["profile=smoke", *data_overrides, f"paths.output_dir={out}", f"paths.log_dir={out.parent}", *overrides]
 
 
-def run_train(out: Path, data_overrides: list[str], *overrides: str) -> dict:
+def run_train(out: Path, data_overrides: list[str], *overrides: str) -> RunResult:
     return train(compose_config("train", smoke(out, data_overrides, *overrides)))
 
 
@@ -57,11 +59,11 @@ def cli(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedPr
 @pytest.mark.parametrize("experiment", TABLE1_IDS)
 def test_smoke_training_of_every_table1_variant(tmp_path, data_overrides, experiment) -> None:
     result = run_train(tmp_path / experiment, data_overrides, f"experiment=table1/{experiment}", "logger=csv")
-    assert result["status"] == "ok"
-    assert result["global_step"] == 4
-    assert result["variant"]["id"] == experiment
-    assert 0 < result["test"]["test/psnr"] < 60 and 0 < result["test"]["test/ssim"] <= 1
-    assert result["test"]["test/blur_psnr"] > 15  # the synthetic blur is a real degradation, not noise
+    assert result.status == "ok"
+    assert result.global_step == 4
+    assert result.variant["id"] == experiment
+    assert 0 < result.test["test/psnr"] < 60 and 0 < result.test["test/ssim"] <= 1
+    assert result.test["test/blur_psnr"] > 15  # the synthetic blur is a real degradation, not noise
     assert (tmp_path / experiment / "checkpoints" / "last.ckpt").exists()
     assert list((tmp_path / experiment / "images").glob("val_step*.png"))
 
@@ -80,7 +82,7 @@ def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_ove
     )
     psnrs = [row["val/psnr"] for row in run["history"] if "val/psnr" in row]
     assert len(psnrs) == 2  # validations at steps 2 and 4
-    assert psnrs[-1] == pytest.approx(result["val_last"]["val/psnr"], abs=1e-4)
+    assert psnrs[-1] == pytest.approx(result.val_last["val/psnr"], abs=1e-4)
 
 
 def test_two_job_multirun_gives_two_folders_and_two_wandb_runs(tmp_path, data_overrides) -> None:
@@ -127,7 +129,7 @@ def test_killed_job_resumes_at_the_saved_step_with_the_same_lr(tmp_path, data_ov
     assert 0 < saved < 30 and not (out / "result.json").exists()
 
     result = train(compose_config("train", args))
-    assert result["status"] == "ok" and result["global_step"] == 30
+    assert result.status == "ok" and result.global_step == 30
     with (out / "csv" / "metrics.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r.get("train/loss")]
     steps = [int(r["step"]) for r in rows]
@@ -143,22 +145,22 @@ def test_killed_job_resumes_at_the_saved_step_with_the_same_lr(tmp_path, data_ov
 
     mtime = (out / "result.json").stat().st_mtime
     again = train(compose_config("train", args))
-    assert again["global_step"] == 30 and (out / "result.json").stat().st_mtime == mtime  # not retrained
+    assert again.global_step == 30 and (out / "result.json").stat().st_mtime == mtime  # not retrained
 
 
 def test_ddp_cpu_smoke_run_reduces_metrics_across_processes(tmp_path, data_overrides) -> None:
     out = tmp_path / "ddp"
     result = run_train(out, data_overrides, "trainer=ddp_cpu", "logger=csv", "data.val_max_images=4")
-    assert result["status"] == "ok" and result["global_step"] == 4
+    assert result.status == "ok" and result.global_step == 4
     single = evaluate(
         compose_config(
             "eval",
-            ["profile=smoke", *data_overrides, f"ckpt_path={result['best_ckpt']}", f"paths.output_dir={out}/eval"],
+            ["profile=smoke", *data_overrides, f"ckpt_path={result.best_ckpt}", f"paths.output_dir={out}/eval"],
         )
     )
     assert single["images"] == 4
-    assert result["test"]["test/psnr"] == pytest.approx(single["mean_psnr"], abs=1e-3)
-    assert result["test"]["test/ssim"] == pytest.approx(single["mean_ssim"], abs=1e-4)
+    assert result.test["test/psnr"] == pytest.approx(single["mean_psnr"], abs=1e-3)
+    assert result.test["test/ssim"] == pytest.approx(single["mean_ssim"], abs=1e-4)
 
 
 def test_eval_reproduces_the_validation_psnr_of_the_same_images(tmp_path, data_overrides) -> None:
@@ -168,12 +170,12 @@ def test_eval_reproduces_the_validation_psnr_of_the_same_images(tmp_path, data_o
             "eval",
             [
                 "profile=smoke", *data_overrides, "experiment=table1/sr_edrb2", "split=val",
-                f"ckpt_path={result['best_ckpt']}", f"paths.output_dir={tmp_path}/eval",
+                f"ckpt_path={result.best_ckpt}", f"paths.output_dir={tmp_path}/eval",
             ],
         )
     )  # fmt: skip
     assert summary["images"] == 2
-    assert summary["mean_psnr"] == pytest.approx(result["val_best_psnr"], abs=1e-3)
+    assert summary["mean_psnr"] == pytest.approx(result.val_best_psnr, abs=1e-3)
     per_image = list(csv.DictReader((tmp_path / "eval" / "metrics.csv").open()))
     assert len(per_image) == 2 and read_json(tmp_path / "eval" / "summary.json")["mean_psnr"] == summary["mean_psnr"]
 
@@ -228,16 +230,16 @@ def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_over
     proc = cli("srnlab.train", *args, "trainer.max_steps=8", "test=true")
     assert proc.returncode == 1
     assert "srn-train: error: sr_edrb1: training diverged at step" in proc.stderr
-    result = read_json(out / "result.json")
-    assert result["status"] == "diverged" and "test" not in result
-    assert 1 <= result["diverged"]["step"] < 8 and result["diverged"]["last_finite_loss"] is not None
+    result = RunResult.read(out)
+    assert result.status == "diverged" and result.test == {} and result.test_score("psnr") is None
+    assert 1 <= result.diverged["step"] < 8 and result.diverged["last_finite_loss"] is not None
     for ckpt in (out / "checkpoints").glob("*.ckpt"):  # only checkpoints of finite weights, if any
         state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
         assert all(torch.isfinite(v).all() for v in state.values()), ckpt.name
 
     paper = {"params": 2_210_000, "psnr": 28.60, "ssim": 0.9082}
     rows = collect_rows(tmp_path, {"sr_edrb1": VariantSummary("sr_edrb1", "SR-EDRB1", 2_214_115, 514.0, paper)})
-    assert rows[0].status == f"diverged at step {result['diverged']['step']}"
+    assert rows[0].status == f"diverged at step {result.diverged['step']}"
     assert rows[0].psnr is None and rows[0].rank is None  # out of the ranks and of the rank correlation
 
 
@@ -268,7 +270,7 @@ def test_an_unreadable_last_checkpoint_is_moved_aside_and_the_job_goes_on(tmp_pa
     (aside,) = folder.glob("last.ckpt.unreadable-*")
     assert aside.read_bytes() == damaged  # kept as it was, for the user to inspect
     assert "last.ckpt is unreadable" in caplog.text and aside.name in caplog.text
-    assert result["status"] == "ok" and result["global_step"] == 6
+    assert result.status == "ok" and result.global_step == 6
     with (out / "csv" / "metrics.csv").open() as f:
         steps = sorted({int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss")})
     if damage.endswith("nothing else left"):
@@ -294,3 +296,15 @@ def test_checkpoints_are_written_through_a_temporary_file_and_renamed(tmp_path, 
             io.save_checkpoint({"step": 2, "w": torch.zeros(3)}, target)
     assert target.read_bytes() == old and sorted(p.name for p in target.parent.iterdir()) == ["last.ckpt"]
     assert torch.load(target, weights_only=True)["step"] == 1
+
+
+def test_the_result_record_round_trips_and_ignores_keys_it_does_not_know(tmp_path) -> None:
+    result = RunResult({"id": "ss"}, Budget(600, 64, 4, 0.5), "mini", test={"test/psnr": 23.2}, global_step=600)
+    result.write(tmp_path)
+    data = read_json(tmp_path / "result.json")
+    assert data["budget"] == {"max_steps": 600, "crop_size": 64, "batch_size": 4, "width_mult": 0.5}
+    (tmp_path / "result.json").write_text(json.dumps({**data, "added_by_a_newer_srnlab": 1}))
+    assert RunResult.read(tmp_path) == result and RunResult.read(tmp_path / "nowhere") is None
+    assert result.test_score("psnr") == 23.2 and result.budget.describe().startswith("600 steps of batch 4 x 64x64")
+    with pytest.raises(ValueError, match="status must be one of"):
+        RunResult({"id": "ss"}, result.budget, status="done")

@@ -17,7 +17,8 @@ from scipy.stats import spearmanr
 from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
 from srnlab.errors import UserError, user_errors
 from srnlab.lit.metrics import per_image_psnr, quantize
-from srnlab.runfiles import read_json, write_csv
+from srnlab.results import RunResult
+from srnlab.runfiles import write_csv
 from srnlab.summary import VariantSummary, summarize
 from srnlab.weights import load_module
 
@@ -85,9 +86,9 @@ class Sweep:
     def wandb_group(self) -> str | None:
         """The W&B group the variants' runs logged to, so that the table's run joins them."""
         for exp_id in self.ids:
-            group = (read_json(self.runs_dir / exp_id / "result.json") or {}).get("sweep_group")
-            if group:
-                return group
+            result = RunResult.read(self.runs_dir / exp_id)
+            if result and result.sweep_group:
+                return result.sweep_group
         return None
 
 
@@ -96,34 +97,28 @@ def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[R
     rows = []
     for exp_id, s in summaries.items():
         paper = s.paper
-        result = read_json(runs_dir / exp_id / "result.json") or {}
-        test = result.get("test") or {}
-        status = result.get("status", "missing")
-        if status == "failed":
-            status = f"failed: {result.get('error', '')}"
-        elif status == "diverged":
-            status = f"diverged at step {result['diverged']['step']}"
-        ok = status == "ok"
+        result = RunResult.read(runs_dir / exp_id)
+        ok = result is not None and result.ok
         rows.append(
             Row(
                 id=exp_id,
                 model=s.name,
                 params=s.params,
-                trained_params=result.get("params") if ok else None,
+                trained_params=result.params if ok else None,
                 paper_params=paper["params"],
                 gflops=s.gflops,
-                psnr=test.get("test/psnr") if ok else None,
-                ssim=test.get("test/ssim") if ok else None,
+                psnr=result.test_score("psnr") if result else None,
+                ssim=result.test_score("ssim") if result else None,
                 paper_psnr=paper["psnr"],
                 paper_ssim=paper["ssim"],
-                blur_psnr=test.get("test/blur_psnr") if ok else None,
-                blur_ssim=test.get("test/blur_ssim") if ok else None,
-                val_first_psnr=(result.get("val_first") or {}).get("val/psnr") if ok else None,
-                val_last_psnr=(result.get("val_last") or {}).get("val/psnr") if ok else None,
+                blur_psnr=result.test_score("blur_psnr") if result else None,
+                blur_ssim=result.test_score("blur_ssim") if result else None,
+                val_first_psnr=(result.val_first or {}).get("val/psnr") if ok else None,
+                val_last_psnr=(result.val_last or {}).get("val/psnr") if ok else None,
                 rank=None,
                 paper_rank=0,
-                train_time_min=result["train_time_s"] / 60 if ok and result.get("train_time_s") else None,
-                status=status,
+                train_time_min=result.train_time_s / 60 if ok and result.train_time_s else None,
+                status=result.describe_status() if result else "missing",
             )
         )
     _assign_ranks(rows)
@@ -147,41 +142,29 @@ def spearman(rows: list[Row]) -> float | None:
     return None if math.isnan(rho) else float(rho)
 
 
-def budget_line(runs_dir: Path) -> str:
+def budget_line(results: list[RunResult]) -> str:
     """The training budget every variant of the sweep got, read from a finished job."""
-    for exp_id in TABLE1_IDS:
-        result = read_json(runs_dir / exp_id / "result.json")
-        if result and result.get("budget"):
-            b = result["budget"]
-            return (
-                f"Budget per variant: {b['max_steps']} steps of batch {b['batch_size']} x {b['crop_size']}x"
-                f"{b['crop_size']} crops, channel width x{b['width_mult']} (profile `{result.get('profile')}`)."
-            )
+    for result in results:
+        return f"Budget per variant: {result.budget.describe()} (profile `{result.profile}`)."
     return "Budget: no variant finished."
 
 
-def machine_line(runs_dir: Path) -> str:
+def machine_line(results: list[RunResult]) -> str:
     """Which machine(s) trained the sweep: timings and bf16 results compare only within one kind."""
-    machines = []
-    for exp_id in TABLE1_IDS:
-        machine = (read_json(runs_dir / exp_id / "result.json") or {}).get("machine")
-        if machine and machine not in machines:
-            machines.append(machine)
-    if not machines:
-        return "Machine: not recorded."
-    return "Machine: " + "; ".join(machines) + "."
+    machines = list(dict.fromkeys(r.machine for r in results if r.machine))
+    return "Machine: " + "; ".join(machines) + "." if machines else "Machine: not recorded."
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def format_markdown(rows: list[Row], runs_dir: Path) -> str:
+def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
     lines = [
         "# Table 1 reproduction",
         "",
-        budget_line(runs_dir),
-        machine_line(runs_dir),
+        budget_line(results),
+        machine_line(results),
         "PSNR/SSIM: our test split, mean over images, 8-bit outputs, scikit-image SSIM; paper: GOPRO test set. "
         "params: the variant at the paper's width; trained params: at the profile's width.",
         "",
@@ -229,7 +212,7 @@ def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
 def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 128, trust: bool = False) -> bool:
     """One held-out test crop through every finished variant's best checkpoint (read weights-only unless
     `trust`); False when none finished."""
-    ckpts = [(r, (read_json(runs_dir / r.id / "result.json") or {}).get("best_ckpt")) for r in rows if r.status == "ok"]
+    ckpts = [(r, RunResult.read(runs_dir / r.id).best_ckpt) for r in rows if r.status == "ok"]
     finished = [(r, ckpt) for r, ckpt in ckpts if ckpt and Path(ckpt).exists()]
     if not finished:
         return False
@@ -301,7 +284,8 @@ def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, t
     runs_dir = sweep.runs_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = collect_rows(runs_dir, {i: summarize(i) for i in sweep.ids})
-    (out_dir / "table1.md").write_text(format_markdown(rows, runs_dir))
+    finished = [r for r in (RunResult.read(runs_dir / i) for i in sweep.ids) if r and r.ok]
+    (out_dir / "table1.md").write_text(format_markdown(rows, finished))
     write_csv(out_dir / "table1.csv", [asdict(r) for r in rows])
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
     plot_qualitative(runs_dir, rows, out_dir / "qualitative.png", trust=trust)

@@ -23,10 +23,10 @@ from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
-from srnlab.runfiles import is_launching_process, read_json, run_folder_lock, write_json
+from srnlab.results import Budget, RunResult
+from srnlab.runfiles import is_launching_process, read_json, run_folder_lock
 
 log = logging.getLogger(__name__)
-RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.json"
 
 
@@ -94,12 +94,12 @@ def move_aside(path: Path) -> Path:
     return aside
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig) -> RunResult:
     """Fit, test the best checkpoint, and leave result.json in the job folder (also for a diverged job, and for
     a failed one when `fail_fast` is off, so that a sweep goes on and its table says what went wrong)."""
     output_dir = Path(cfg.paths.output_dir)
-    finished = read_json(output_dir / RESULT_FILE)
-    if cfg.skip_finished and finished and finished.get("status") == "ok":
+    finished = RunResult.read(output_dir)
+    if cfg.skip_finished and finished and finished.ok:
         log.info("%s already finished in %s: skipping (skip_finished=false retrains)", cfg.variant.id, output_dir)
         return finished
     pl.seed_everything(cfg.seed, workers=True)
@@ -108,18 +108,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         result = _fit_and_test(cfg, output_dir)
     except TrainingDiverged as diverged:
         log.error("%s: %s", cfg.variant.id, diverged)
-        result = {**_identity(cfg), "status": "diverged", "diverged": diverged.record(), "error": str(diverged)}
+        result = _identity(cfg, status="diverged", diverged=diverged.record(), error=str(diverged))
     except Exception as error:
         if cfg.get("fail_fast", True):
             raise
         log.exception("%s failed", cfg.variant.id)
-        result = {**_identity(cfg), "status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0]}
-    result["wall_time_s"] = time.monotonic() - started
-    write_json(output_dir / RESULT_FILE, result)
+        result = _identity(cfg, status="failed", error=f"{type(error).__name__}: {error}".splitlines()[0])
+    result.wall_time_s = time.monotonic() - started
+    result.write(output_dir)
     return result
 
 
-def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
     log.info(describe_variant(cfg, module.net))
@@ -141,34 +141,31 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         test = trainer.test(module, datamodule=datamodule, ckpt_path="best", weights_only=True)[0] if cfg.test else {}
     progress = read_json(output_dir / PROGRESS_FILE) or {}
     history = progress.get("val_history", [])
-    return {
-        **_identity(cfg),
-        "status": "ok",
-        "precision": precision.precision,
-        "machine": describe_machine(str(cfg.trainer.get("accelerator", "auto")), precision),
-        "params": count_parameters(module.net),
-        "global_step": progress.get("global_step"),
-        "train_time_s": progress.get("train_time_s"),
-        "val_first": history[0] if history else None,
-        "val_last": history[-1] if history else None,
-        "val_best_psnr": max((h["val/psnr"] for h in history), default=None),
-        "test": {k: float(v) for k, v in test.items()},
-        "best_ckpt": trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None,
-    }
+    return _identity(
+        cfg,
+        precision=precision.precision,
+        machine=describe_machine(str(cfg.trainer.get("accelerator", "auto")), precision),
+        params=count_parameters(module.net),
+        global_step=progress.get("global_step"),
+        train_time_s=progress.get("train_time_s"),
+        val_first=history[0] if history else None,
+        val_last=history[-1] if history else None,
+        val_best_psnr=max((h["val/psnr"] for h in history), default=None),
+        test={k: float(v) for k, v in test.items()},
+        best_ckpt=trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None,
+    )
 
 
-def _identity(cfg: DictConfig) -> dict[str, Any]:
-    return {
-        "variant": OmegaConf.to_container(cfg.variant, resolve=True),
-        "profile": cfg.get("profile_name"),
-        "sweep_group": cfg.get("sweep_group"),
-        "budget": {
-            "max_steps": cfg.trainer.max_steps,
-            "crop_size": cfg.data.crop_size,
-            "batch_size": cfg.data.batch_size,
-            "width_mult": cfg.model.net.width_mult,
-        },
-    }
+def _identity(cfg: DictConfig, **outcome: Any) -> RunResult:
+    """The job's record: what it trained and with which budget, plus `outcome`."""
+    budget = Budget(
+        max_steps=cfg.trainer.max_steps,
+        crop_size=cfg.data.crop_size,
+        batch_size=cfg.data.batch_size,
+        width_mult=cfg.model.net.width_mult,
+    )
+    variant = OmegaConf.to_container(cfg.variant, resolve=True)
+    return RunResult(variant, budget, cfg.get("profile_name"), cfg.get("sweep_group"), **outcome)
 
 
 def assign_job_gpu(cfg: DictConfig) -> None:
@@ -186,9 +183,9 @@ def app(cfg: DictConfig) -> float | None:
     with run_folder_lock(folder), discard_if_untouched(folder):
         assign_job_gpu(cfg)
         result = train(cfg)
-    if result.get("status") == "diverged" and cfg.get("fail_fast", True):
-        raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result['error']}")
-    return (result.get("test") or {}).get("test/psnr")
+    if result.status == "diverged" and cfg.get("fail_fast", True):
+        raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result.error}")
+    return result.test.get("test/psnr")
 
 
 def main() -> None:

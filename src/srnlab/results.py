@@ -1,0 +1,101 @@
+"""The record every training job leaves in its folder, `result.json`: the one contract between `srn-train`,
+which writes it, and `srn-table1`, the tests and anyone's own analysis, which read it. Field names are the
+JSON keys, so the file stays readable without srnlab."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from srnlab.errors import UserError
+from srnlab.runfiles import read_json, write_json
+
+RESULT_FILE = "result.json"
+STATUSES = ("ok", "diverged", "failed")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The training budget a job had: what makes two rows of a table comparable."""
+
+    max_steps: int
+    crop_size: int
+    batch_size: int
+    width_mult: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.max_steps} steps of batch {self.batch_size} x {self.crop_size}x{self.crop_size} crops, "
+            f"channel width x{self.width_mult}"
+        )
+
+
+@dataclass
+class RunResult:
+    """How a job ended (`status`: ok, diverged or failed, with `error`), what it trained (`variant`, the
+    experiment config's block; `budget`; `params` at the trained width) and how it scored (`test`: the
+    test-split metrics as logged, e.g. `test/psnr`; `val_first`/`val_last`: the first and last validation)."""
+
+    variant: dict[str, Any]
+    budget: Budget
+    profile: str | None = None
+    sweep_group: str | None = None
+    status: str = "ok"
+    error: str | None = None
+    diverged: dict[str, Any] | None = None
+    precision: str | None = None
+    machine: str | None = None
+    params: int | None = None
+    global_step: int | None = None
+    train_time_s: float | None = None
+    wall_time_s: float | None = None
+    val_first: dict[str, float] | None = None
+    val_last: dict[str, float] | None = None
+    val_best_psnr: float | None = None
+    test: dict[str, float] = field(default_factory=dict)
+    best_ckpt: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def test_score(self, metric: str) -> float | None:
+        """`test/<metric>` of a finished job (e.g. psnr, blur_ssim), None for a job that did not finish."""
+        return self.test.get(f"test/{metric}") if self.ok else None
+
+    def describe_status(self) -> str:
+        """'ok', 'failed: <error>' or 'diverged at step N': the status column of a table."""
+        if self.status == "failed":
+            return f"failed: {self.error or ''}"
+        if self.status == "diverged":
+            return f"diverged at step {(self.diverged or {}).get('step')}"
+        return self.status
+
+    def write(self, folder: Path) -> Path:
+        """Atomically, so that a sweep never reads half a record."""
+        path = folder / RESULT_FILE
+        write_json(path, asdict(self))
+        return path
+
+    @classmethod
+    def read(cls, folder: Path) -> RunResult | None:
+        """The job's record, or None when the job has not finished (or never ran). Keys this version does not
+        know (a newer srnlab's) are ignored."""
+        data = read_json(folder / RESULT_FILE)
+        if data is None:
+            return None
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in data.items() if k in known}
+        try:
+            return cls(**{**fields, "budget": Budget(**fields["budget"])})
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(
+                f"{folder / RESULT_FILE} is not a result record of srn-train ({type(e).__name__}: {e}); "
+                "delete it and run the job again"
+            ) from e
