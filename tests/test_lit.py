@@ -17,8 +17,9 @@ from srnlab.data.images import read_image, to_tensor
 from srnlab.errors import ConfigError
 from srnlab.lit.callbacks import DivergenceGuard, TrainingDiverged
 from srnlab.lit.losses import multiscale_mse
-from srnlab.lit.metrics import ImageScores, per_image_ssim, quantize
+from srnlab.lit.metrics import METRICS, ImageScores, per_image_gradient_ratio, per_image_ssim, quantize
 from srnlab.lit.schedule import WarmupDecay
+from srnlab.train import build_module
 
 
 def skimage_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -125,3 +126,36 @@ def test_divergence_guard_stops_at_a_non_finite_loss_or_above_the_bound() -> Non
     with pytest.raises(TrainingDiverged, match="loss nan"):
         DivergenceGuard().on_train_batch_end(trainer, None, torch.tensor(float("nan")), None, 0)
     DivergenceGuard().on_train_batch_end(trainer, None, torch.tensor(1e6), None, 0)  # no bound: finite is fine
+
+
+def test_gradient_ratio_matches_numpy_and_orders_blur_truth_and_sharpening() -> None:
+    torch.manual_seed(2)
+    sharp = torch.rand(1, 3, 48, 64)
+    blurry = F.avg_pool2d(F.pad(sharp, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    sharpened = (2 * sharp - blurry).clamp(0, 1)
+
+    def numpy_ratio(a: torch.Tensor, b: torch.Tensor) -> float:
+        weights = np.array([0.299, 0.587, 0.114])
+        energies = []
+        for image in (a, b):
+            luma = np.tensordot(weights, image[0].double().numpy(), axes=1)
+            dy, dx = np.gradient(luma)
+            energies.append(np.hypot(dx, dy).mean())
+        return energies[0] / energies[1]
+
+    ratios = per_image_gradient_ratio(torch.cat([sharp, blurry, sharpened]), sharp.expand(3, -1, -1, -1))
+    assert ratios[0].item() == pytest.approx(1.0, abs=1e-6)
+    assert ratios[1].item() == pytest.approx(numpy_ratio(blurry, sharp), rel=1e-4) and ratios[1] < 0.7
+    assert ratios[2].item() == pytest.approx(numpy_ratio(sharpened, sharp), rel=1e-4) and ratios[2] > 1.1
+
+
+def test_metrics_come_from_the_registry_by_name() -> None:
+    scores = ImageScores(["psnr", "grad_ratio"])
+    sharp = torch.rand(2, 3, 16, 16)
+    scores.update(sharp, sharp)
+    assert set(scores.compute()) == {"psnr", "grad_ratio"} and scores.compute()["grad_ratio"] == pytest.approx(1.0)
+    assert set(METRICS) >= {"psnr", "ssim", "grad_ratio"}
+    with pytest.raises(ConfigError, match=r"model.metrics: unknown \['lpips'\]; choose from \['grad_ratio'"):
+        ImageScores(["psnr", "lpips"])
+    cfg = compose_config("train", ["profile=smoke", "model.metrics=[psnr,ssim,grad_ratio]"])
+    assert build_module(cfg).val_scores.names == ("psnr", "ssim", "grad_ratio")

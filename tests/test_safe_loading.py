@@ -69,7 +69,8 @@ def hostile_sweep(folder: Path, evil: Path, data_root: Path) -> Path:
     cfg = compose_config("train", ["profile=smoke", "experiment=table1/sr_edrb1", f"data.root={data_root}", *SMALL])
     OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
     test = {"test/psnr": 20.0, "test/ssim": 0.5}
-    RunResult(OmegaConf.to_container(cfg.variant), Budget(4, 32, 2, 0.25), "smoke", test=test, best_ckpt=str(evil)).write(job)
+    variant = OmegaConf.to_container(cfg.variant)
+    RunResult(variant, Budget(4, 32, 2, 0.25), "smoke", test=test, best_ckpt=str(evil)).write(job)
     return job.parent
 
 

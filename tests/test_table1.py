@@ -16,8 +16,13 @@ from hydra.utils import instantiate
 from nbclient import NotebookClient
 
 from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.evaluate import format_report
 from srnlab.models.measure import count_parameters
 from srnlab.precision import cpu_name
+from srnlab.results import Budget, RunResult
+from srnlab.runfiles import write_csv
+from srnlab.summary import summarize
+from srnlab.table1 import collect_rows, format_markdown
 from srnlab.table1 import main as table1_main
 from srnlab.wandb_offline import find_runs, read_run
 
@@ -110,3 +115,22 @@ def test_results_notebook_executes(smoke_sweep, monkeypatch) -> None:
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_metrics_beyond_psnr_and_ssim_become_columns_of_the_table_and_of_the_eval_report(tmp_path) -> None:
+    scores = {"test/psnr": 24.0, "test/ssim": 0.8, "test/blur_psnr": 23.0, "test/blur_ssim": 0.7,
+              "test/grad_ratio": 0.91, "test/blur_grad_ratio": 0.62}  # fmt: skip
+    for exp_id in ("ss", "sr_edrb3"):
+        RunResult({"id": exp_id}, Budget(4, 32, 2, 0.25), "smoke", test=scores, params=1).write(tmp_path / exp_id)
+    rows = collect_rows(tmp_path, {i: summarize(i) for i in ("ss", "sr_edrb3")})
+    assert rows[0].other_scores == {"grad_ratio": 0.91, "blur_grad_ratio": 0.62}
+    table = format_markdown(rows, [RunResult.read(tmp_path / "ss")])
+    assert "| train min | grad ratio | blur grad ratio | status |" in table and "| 0.9100 | 0.6200 | ok |" in table
+    write_csv(tmp_path / "table1.csv", [r.record() for r in rows])
+    with (tmp_path / "table1.csv").open() as f:
+        assert [float(r["grad_ratio"]) for r in csv.DictReader(f)] == [0.91, 0.91]
+
+    records = [{"name": "a.png", "psnr": 24.0, "grad_ratio": 0.9, "blur_psnr": 23.0, "blur_grad_ratio": 0.6}]
+    summary = {"images": 1, **{f"mean_{k}": v for k, v in records[0].items() if k != "name"}}
+    report = format_report(records, summary)
+    assert "grad ratio" in report.splitlines()[0] and "0.9000" in report.splitlines()[-1]

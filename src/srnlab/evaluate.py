@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from srnlab.checkpoints import check_variant, read_hparams
 from srnlab.config import CONFIG_DIR
 from srnlab.errors import discard_if_untouched, run_hydra_app
+from srnlab.lit.metrics import DEFAULT_METRICS
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import write_csv, write_json
@@ -31,8 +32,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         read_hparams(cfg.ckpt_path, trust=trust)
     else:
         check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True), trust=trust)
+    metrics = list(cfg.model.get("metrics") or DEFAULT_METRICS)
     module = load_module(
-        cfg.ckpt_path, map_location="cpu", trust=trust, channels_last=cfg.model.channels_last, compile=False
+        cfg.ckpt_path, "cpu", trust=trust, channels_last=cfg.model.channels_last, compile=False, metrics=metrics
     )
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
@@ -62,14 +64,19 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 
 def format_report(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    lines = [f"{'image':40s} {'PSNR':>8s} {'SSIM':>8s} {'blur PSNR':>10s} {'blur SSIM':>10s}"]
+    """One line per image and one for the mean: every metric of the run, then the same for the blurry input."""
+    keys = [k for k in records[0] if k != "name"]
+    width = max(12, *(len(k) + 2 for k in keys))
+    lines = ["image".ljust(40) + "".join(k.replace("_", " ").rjust(width) for k in keys)]
     for r in records:
-        lines.append(f"{r['name']:40s} {r['psnr']:8.2f} {r['ssim']:8.4f} {r['blur_psnr']:10.2f} {r['blur_ssim']:10.4f}")
-    lines.append(
-        f"{'mean over ' + str(summary['images']) + ' images':40s} {summary['mean_psnr']:8.2f} "
-        f"{summary['mean_ssim']:8.4f} {summary['mean_blur_psnr']:10.2f} {summary['mean_blur_ssim']:10.4f}"
-    )
+        lines.append(r["name"][:40].ljust(40) + "".join(_fmt_score(k, r[k]).rjust(width) for k in keys))
+    mean = f"mean over {summary['images']} images".ljust(40)
+    lines.append(mean + "".join(_fmt_score(k, summary[f"mean_{k}"]).rjust(width) for k in keys))
     return "\n".join(lines)
+
+
+def _fmt_score(key: str, value: float) -> str:
+    return f"{value:.2f}" if key.endswith("psnr") else f"{value:.4f}"
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

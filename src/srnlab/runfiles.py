@@ -61,10 +61,10 @@ def read_json(path: Path) -> Any | None:
 
 
 def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    """One row per record, the columns of the first record."""
+    """One row per record; the columns are every key of any record, in order of first appearance."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in records for k in r)))
         writer.writeheader()
         writer.writerows(records)
 

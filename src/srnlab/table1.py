@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -43,6 +43,15 @@ class Row:
     paper_rank: int
     train_time_min: float | None
     status: str
+    other_scores: dict[str, float] = field(default_factory=dict)  # test metrics beyond PSNR/SSIM (model.metrics)
+
+    def record(self) -> dict[str, object]:
+        """A flat record for CSV and W&B: one column per other metric."""
+        flat = {k: v for k, v in asdict(self).items() if k != "other_scores"}
+        return flat | self.other_scores
+
+
+PAPER_METRICS = ("psnr", "ssim", "blur_psnr", "blur_ssim")
 
 
 @dataclass(frozen=True)
@@ -119,10 +128,17 @@ def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[R
                 paper_rank=0,
                 train_time_min=result.train_time_s / 60 if ok and result.train_time_s else None,
                 status=result.describe_status() if result else "missing",
+                other_scores=_other_scores(result) if ok else {},
             )
         )
     _assign_ranks(rows)
     return rows
+
+
+def _other_scores(result: RunResult) -> dict[str, float]:
+    """The test metrics a sweep computed beyond the paper's PSNR and SSIM (and their blurry-input twins)."""
+    scores = {k.removeprefix("test/"): v for k, v in result.test.items() if k.startswith("test/")}
+    return {k: v for k, v in scores.items() if k not in PAPER_METRICS}
 
 
 def _assign_ranks(rows: list[Row]) -> None:
@@ -160,6 +176,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
+    others = list(dict.fromkeys(k for r in rows for k in r.other_scores))
     lines = [
         "# Table 1 reproduction",
         "",
@@ -169,8 +186,10 @@ def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
         "params: the variant at the paper's width; trained params: at the profile's width.",
         "",
         "| id | model | params | trained params | paper params | GFLOPs | PSNR | SSIM | paper PSNR | paper SSIM | "
-        "blurry input PSNR / SSIM | val PSNR first -> last | rank | paper rank | train min | status |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "blurry input PSNR / SSIM | val PSNR first -> last | rank | paper rank | train min | "
+        + "".join(f"{k.replace('_', ' ')} | " for k in others)
+        + "status |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(others) + "---|",
     ]
     for r in rows:
         lines.append(
@@ -179,7 +198,9 @@ def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
             f"{_fmt(r.psnr, '.2f')} | {_fmt(r.ssim, '.4f')} | {r.paper_psnr:.2f} | {r.paper_ssim:.4f} | "
             f"{_fmt(r.blur_psnr, '.2f')} / {_fmt(r.blur_ssim, '.4f')} | "
             f"{_fmt(r.val_first_psnr, '.2f')} -> {_fmt(r.val_last_psnr, '.2f')} | "
-            f"{_fmt(r.rank, 'd')} | {r.paper_rank} | {_fmt(r.train_time_min, '.1f')} | {r.status} |"
+            f"{_fmt(r.rank, 'd')} | {r.paper_rank} | {_fmt(r.train_time_min, '.1f')} | "
+            + "".join(f"{_fmt(r.other_scores.get(k), '.4f')} | " for k in others)
+            + f"{r.status} |"
         )
     rho = spearman(rows)
     lines += ["", f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}", ""]
@@ -270,8 +291,9 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
     mode = os.environ.get("WANDB_MODE", "offline")
     run = wandb.init(project="srnlab", group=group, job_type="table", name=group, dir=str(out_dir), mode=mode)
     try:
-        columns = list(asdict(rows[0]))
-        run.log({"table1": wandb.Table(columns=columns, data=[list(asdict(r).values()) for r in rows])})
+        records = [r.record() for r in rows]
+        columns = list(dict.fromkeys(k for rec in records for k in rec))
+        run.log({"table1": wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
         for name in ("psnr_vs_params", "qualitative"):
             if (out_dir / f"{name}.png").exists():
                 run.log({name: wandb.Image(str(out_dir / f"{name}.png"))})
@@ -286,7 +308,7 @@ def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, t
     rows = collect_rows(runs_dir, {i: summarize(i) for i in sweep.ids})
     finished = [r for r in (RunResult.read(runs_dir / i) for i in sweep.ids) if r and r.ok]
     (out_dir / "table1.md").write_text(format_markdown(rows, finished))
-    write_csv(out_dir / "table1.csv", [asdict(r) for r in rows])
+    write_csv(out_dir / "table1.csv", [r.record() for r in rows])
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
     plot_qualitative(runs_dir, rows, out_dir / "qualitative.png", trust=trust)
     copy_curves(runs_dir, out_dir)

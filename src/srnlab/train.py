@@ -43,6 +43,7 @@ def build_module(cfg: DictConfig) -> DeblurModule:
         variant=plain(cfg.variant),
         channels_last=cfg.model.channels_last,
         compile=cfg.model.compile,
+        metrics=plain(cfg.model.get("metrics")),
     )
 
 

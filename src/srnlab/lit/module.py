@@ -17,7 +17,7 @@ from torch import Tensor
 from srnlab.checkpoints import UntrustedCheckpoint, unsafe_globals, untrusted_message
 from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
-from srnlab.lit.metrics import ImageScores, quantize, score_images
+from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
 from srnlab.precision import resolve_channels_last
 from srnlab.runfiles import write_json
 
@@ -40,13 +40,15 @@ class DeblurModule(pl.LightningModule):
         grid_images: int = 4,
         channels_last: bool | str = "auto",
         compile: bool = False,
+        metrics: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = instantiate(net)
         self.use_layout_for(torch.device("cpu"), training=False)
-        self.val_scores, self.val_blur_scores = ImageScores(), ImageScores()
-        self.test_scores, self.test_blur_scores = ImageScores(), ImageScores()
+        self.metric_names = check_metrics(metrics or DEFAULT_METRICS)
+        self.val_scores, self.val_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
+        self.test_scores, self.test_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
         self.val_history: list[dict[str, float]] = []
         self.test_records: list[dict[str, Any]] = []
         self._grid_batches: list[tuple[Tensor, Tensor, Tensor]] = []
@@ -102,14 +104,15 @@ class DeblurModule(pl.LightningModule):
     ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
         """The 8-bit output, and the per-image scores of output and blurry input, added to the running means."""
         output = quantize(self(batch["blur"]))
-        out_scores, in_scores = score_images(output, batch["sharp"]), score_images(batch["blur"], batch["sharp"])
+        out_scores = score_images(output, batch["sharp"], self.metric_names)
+        in_scores = score_images(batch["blur"], batch["sharp"], self.metric_names)
         scores.add(out_scores)
         blur_scores.add(in_scores)
         return output, out_scores, in_scores
 
     @staticmethod
     def _means(prefix: str, scores: ImageScores, blur_scores: ImageScores) -> dict[str, Tensor]:
-        """`<prefix>/psnr`, `<prefix>/ssim` and their `blur_` twins, then both metrics reset."""
+        """`<prefix>/<metric>` for each metric (psnr, ssim, ...) and their `blur_` twins, then both reset."""
         means = {
             **{f"{prefix}/{k}": v for k, v in scores.compute().items()},
             **{f"{prefix}/blur_{k}": v for k, v in blur_scores.compute().items()},
