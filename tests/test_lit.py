@@ -15,7 +15,7 @@ from skimage.metrics import structural_similarity
 from srnlab.config import compose_config
 from srnlab.data.images import read_image, to_tensor
 from srnlab.errors import ConfigError
-from srnlab.lit.callbacks import DivergenceGuard, TrainingDiverged
+from srnlab.lit.callbacks import DivergenceGuard, RunProgress, TrainingDiverged, describe_validation
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import METRICS, ImageScores, per_image_gradient_ratio, per_image_ssim, quantize
 from srnlab.lit.schedule import WarmupDecay
@@ -159,3 +159,18 @@ def test_metrics_come_from_the_registry_by_name() -> None:
         ImageScores(["psnr", "lpips"])
     cfg = compose_config("train", ["profile=smoke", "model.metrics=[psnr,ssim,grad_ratio]"])
     assert build_module(cfg).val_scores.names == ("psnr", "ssim", "grad_ratio")
+
+
+def test_run_progress_resumes_its_history_also_from_checkpoints_of_srnlab_0_1() -> None:
+    old = {"val_history": [{"step": 100, "val/psnr": 20.0}], "train_time_s": 12.5, "callbacks": {}}
+    progress = RunProgress()
+    progress.on_load_checkpoint(None, None, old)
+    state = progress.state_dict()
+    assert state["val_history"] == old["val_history"] and 12.5 <= state["train_time_s"] < 13.5
+    resumed = RunProgress()
+    resumed.load_state_dict(state)
+    assert resumed.val_history == old["val_history"] and resumed.train_time_s >= state["train_time_s"]
+    assert describe_validation(600, {"val/psnr": 21.614, "val/ssim": 0.55, "val/blur_psnr": 23.56,
+                                     "val/blur_ssim": 0.7598, "val/grad_ratio": 0.9}) == (
+        "step 600: val/psnr 21.61 dB, ssim 0.5500 (blurry input 23.56 dB, 0.7598), val/grad_ratio 0.9000"
+    )  # fmt: skip

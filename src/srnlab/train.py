@@ -18,7 +18,7 @@ from srnlab.checkpoints import UnreadableCheckpoint, check_variant
 from srnlab.config import CONFIG_DIR
 from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.lit import DeblurModule
-from srnlab.lit.callbacks import TrainingDiverged
+from srnlab.lit.callbacks import PROGRESS_FILE, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.models.measure import count_parameters, describe_variant
@@ -27,7 +27,6 @@ from srnlab.results import Budget, RunResult
 from srnlab.runfiles import is_launching_process, read_json, run_folder_lock
 
 log = logging.getLogger(__name__)
-PROGRESS_FILE = "progress.json"
 
 
 def build_module(cfg: DictConfig) -> DeblurModule:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.trainer.states import TrainerFn
+from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
-from srnlab.runfiles import replaced_atomically
+from srnlab.runfiles import replaced_atomically, write_json
+
+PROGRESS_FILE = "progress.json"
 
 
 class TrainingDiverged(RuntimeError):
@@ -88,3 +93,64 @@ def keep_rows_before(path: Path, step: int) -> None:
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
+
+
+class RunProgress(pl.Callback):
+    """The run's validation history and training time, summed over every attempt of a resumed run: kept in the
+    checkpoint (as this callback's state), written to `progress.json` in the run folder at every validation
+    and at the end (what `srn-train` reads back for result.json, whatever the strategy: with ddp_spawn the
+    trained module lives in another process), and one log line per validation."""
+
+    def __init__(self) -> None:
+        self.val_history: list[dict[str, float]] = []
+        self._time_before = 0.0
+        self._started = time.monotonic()
+
+    @property
+    def train_time_s(self) -> float:
+        return self._time_before + time.monotonic() - self._started
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._started = time.monotonic()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """After the epoch's metrics are final, and before ModelCheckpoint (Lightning runs it last) saves this
+        state with them."""
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:  # not trainer.validate()
+            return
+        scores = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        self.val_history.append({"step": trainer.global_step, "train_time_s": self.train_time_s, **scores})
+        rank_zero_info(describe_validation(trainer.global_step, scores))
+        self._write(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"val_history": self.val_history, "train_time_s": self.train_time_s}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.val_history = list(state_dict["val_history"])
+        self._time_before = float(state_dict["train_time_s"])
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        """Checkpoints of srnlab 0.1 kept both at the top level."""
+        if "val_history" in checkpoint and not any(key.startswith("RunProgress") for key in checkpoint["callbacks"]):
+            self.load_state_dict({"val_history": checkpoint["val_history"], "train_time_s": checkpoint["train_time_s"]})
+
+    def _write(self, trainer: pl.Trainer) -> None:
+        if trainer.is_global_zero:
+            progress = {"global_step": trainer.global_step, "train_time_s": self.train_time_s}
+            write_json(Path(trainer.default_root_dir) / PROGRESS_FILE, progress | {"val_history": self.val_history})
+
+
+def describe_validation(step: int, scores: dict[str, float]) -> str:
+    """'step 600: val/psnr 21.61 dB, ssim 0.5500 (blurry input 23.56 dB, 0.7598)', plus any other metric."""
+    line = (
+        f"step {step}: val/psnr {scores.get('val/psnr', math.nan):.2f} dB, ssim {scores.get('val/ssim', math.nan):.4f}"
+    )
+    line += (
+        f" (blurry input {scores.get('val/blur_psnr', math.nan):.2f} dB, {scores.get('val/blur_ssim', math.nan):.4f})"
+    )
+    others = [k for k in scores if k.removeprefix("val/").removeprefix("blur_") not in ("psnr", "ssim")]
+    return line + "".join(f", {k} {scores[k]:.4f}" for k in others)

@@ -117,17 +117,16 @@ class ImageScores(Metric):
     def __init__(self, names: Sequence[str] = DEFAULT_METRICS) -> None:
         super().__init__()
         self.names = check_metrics(names)
-        for name in self.names:
-            self.add_state(f"sum_{name}", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("sums", default=torch.zeros(len(self.names), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.add(score_images(preds, target, self.names))
 
     def add(self, scores: dict[str, Tensor]) -> None:
-        for name in self.names:
-            setattr(self, f"sum_{name}", getattr(self, f"sum_{name}") + scores[name].double().sum())
+        self.sums += torch.stack([scores[name].double().sum() for name in self.names]).to(self.sums.device)
         self.count += scores[self.names[0]].numel()
 
     def compute(self) -> dict[str, Tensor]:
-        return {name: (getattr(self, f"sum_{name}") / self.count).float() for name in self.names}
+        means = (self.sums / self.count).float()
+        return {name: means[i] for i, name in enumerate(self.names)}

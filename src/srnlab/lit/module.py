@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import pickle
-import time
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from pytorch_lightning.loggers import WandbLogger
-from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
 from srnlab.checkpoints import UntrustedCheckpoint, unsafe_globals, untrusted_message
-from srnlab.lit.images import save_grid, triptych
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
 from srnlab.precision import resolve_channels_last
-from srnlab.runfiles import write_json
 
 
 class DeblurModule(pl.LightningModule):
@@ -37,7 +32,6 @@ class DeblurModule(pl.LightningModule):
         loss: dict[str, Any] | None = None,
         recurrent_grad_clip: float | None = None,
         variant: dict[str, Any] | None = None,
-        grid_images: int = 4,
         channels_last: bool | str = "auto",
         compile: bool = False,
         metrics: list[str] | None = None,
@@ -49,12 +43,8 @@ class DeblurModule(pl.LightningModule):
         self.metric_names = check_metrics(metrics or DEFAULT_METRICS)
         self.val_scores, self.val_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
         self.test_scores, self.test_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
-        self.val_history: list[dict[str, float]] = []
         self.test_records: list[dict[str, Any]] = []
-        self._grid_batches: list[tuple[Tensor, Tensor, Tensor]] = []
         self._compiled = False
-        self._train_time_before = 0.0
-        self._fit_started = time.monotonic()
 
     def forward(self, blur: Tensor) -> Tensor:
         """The finest-scale estimate, the deblurred image."""
@@ -121,53 +111,13 @@ class DeblurModule(pl.LightningModule):
         blur_scores.reset()
         return means
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        """Returns the 8-bit output for callbacks (srnlab.lit.images.ValidationGrids)."""
         output, _, _ = self._score(batch, self.val_scores, self.val_blur_scores)
-        if len(self._grid_batches) < self.hparams.grid_images:
-            self._grid_batches.append((batch["blur"][:1], output[:1], batch["sharp"][:1]))
+        return {"output": output}
 
     def on_validation_epoch_end(self) -> None:
-        scores = self._means("val", self.val_scores, self.val_blur_scores)
-        self.log_dict(scores, sync_dist=False)
-        if not self.trainer.sanity_checking:
-            entry = {"step": self.global_step, "train_time_s": self.train_time_s}
-            self.val_history.append(entry | {k: float(v) for k, v in scores.items()})
-            rank_zero_info(
-                f"step {self.global_step}: val/psnr {scores['val/psnr']:.2f} dB, ssim {scores['val/ssim']:.4f} "
-                f"(blurry input {scores['val/blur_psnr']:.2f} dB, {scores['val/blur_ssim']:.4f})"
-            )
-            self._write_progress()
-            self._log_grid()
-        self._grid_batches.clear()
-
-    @property
-    def train_time_s(self) -> float:
-        """Training wall time summed over every attempt of this run (resumes included)."""
-        return self._train_time_before + time.monotonic() - self._fit_started
-
-    def on_fit_start(self) -> None:
-        self._fit_started = time.monotonic()
-
-    def on_train_end(self) -> None:
-        self._write_progress()
-
-    def _write_progress(self) -> None:
-        """progress.json in the run folder: what the table and a resumed job read, whatever the strategy
-        (with ddp_spawn the trained module lives in another process)."""
-        if not self.trainer.is_global_zero:
-            return
-        progress = {"global_step": self.global_step, "train_time_s": self.train_time_s, "val_history": self.val_history}
-        write_json(Path(self.trainer.default_root_dir) / "progress.json", progress)
-
-    def _log_grid(self) -> None:
-        if not self._grid_batches or not self.trainer.is_global_zero:
-            return
-        grid = triptych(*_centre_crops(self._grid_batches))
-        out_dir = Path(self.trainer.default_root_dir) / "images"
-        path = save_grid(grid, out_dir / f"val_step{self.global_step:07d}.png")
-        for logger in self.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image("val/grid", [str(path)], step=self.global_step, caption=["blur | output | sharp"])
+        self.log_dict(self._means("val", self.val_scores, self.val_blur_scores), sync_dist=False)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         _, out_scores, in_scores = self._score(batch, self.test_scores, self.test_blur_scores)
@@ -189,14 +139,6 @@ class DeblurModule(pl.LightningModule):
         multiplier = instantiate(self.hparams.scheduler)(max_steps=max(1, int(self.trainer.estimated_stepping_batches)))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["val_history"] = self.val_history
-        checkpoint["train_time_s"] = self.train_time_s
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.val_history = list(checkpoint.get("val_history", []))
-        self._train_time_before = float(checkpoint.get("train_time_s", 0.0))
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -230,15 +172,3 @@ def _gather_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         records = [r for shard in shards for r in shard]
     unique = {r["name"]: r for r in records}  # DistributedSampler pads with repeats
     return [unique[name] for name in sorted(unique)]
-
-
-def _centre_crops(batches: list[tuple[Tensor, ...]], size: int = 256) -> tuple[Tensor, ...]:
-    """Stack same-position centre crops of every image, no larger than the smallest image or `size`."""
-    h = min(size, *(parts[0].shape[-2] for parts in batches))
-    w = min(size, *(parts[0].shape[-1] for parts in batches))
-
-    def crop(im: Tensor) -> Tensor:
-        top, left = (im.shape[-2] - h) // 2, (im.shape[-1] - w) // 2
-        return im[..., top : top + h, left : left + w]
-
-    return tuple(torch.cat([crop(im) for im in column]) for column in zip(*batches, strict=True))
