@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,17 +11,11 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
+from srnlab.config import compose_config
 from srnlab.data import BlurSynthesizer, GoProPairs, read_image, synthesize_dataset, write_image
 from srnlab.data.images import to_uint8
-from srnlab.data.synthesize import (
-    RECIPE_FILE,
-    SKIMAGE_SOURCES,
-    main,
-    make_recipe,
-    psnr,
-    read_recipe,
-    split_sources,
-)
+from srnlab.data.synth import RECIPE_FILE, SKIMAGE_SOURCES, Recipe, psnr, read_recipe, split_sources
+from srnlab.data.synth.cli import main
 
 SMALL = {"n_train": 4, "n_test": 2, "seed": 0, "size": (64, 96), "progress": False}
 
@@ -61,7 +56,7 @@ def test_the_set_reads_as_gopro(default_set) -> None:
             assert sorted(f"{split}/{pair.name}" for pair in dataset.pairs) == sorted(
                 name for name in scores if name.startswith(split)
             )
-    assert read_recipe(root) == make_recipe(n_train=10, n_test=4, seed=0)
+    assert read_recipe(root) == Recipe(n_train=10, n_test=4, seed=0).to_json()
 
 
 def test_train_and_test_photos_are_disjoint(default_set) -> None:
@@ -176,4 +171,32 @@ def test_bad_parameters() -> None:
     with pytest.raises(ValueError, match="at least 2 source photos"):
         split_sources(["only"], 1, 1)
     with pytest.raises(ValueError, match="n_train"):
-        make_recipe(n_train=0, n_test=0)
+        Recipe(n_train=0, n_test=0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "digest"),
+    [
+        (False, "3286653f0ecccae25dd74b30b03fdae342b80fb00fc15e0da055a16a50ddef9b"),
+        (True, "37990f1c9696f98b2922a20a99926149f580f8b6f36a6c8535308605fc0ecc7a"),
+    ],
+)
+def test_the_same_recipe_gives_the_same_bytes_as_before_the_synth_package_split(tmp_path, extra, digest) -> None:
+    """SHA-256 over every PNG's path and bytes, recorded with srnlab.data.synthesize before it was split up."""
+    out = tmp_path / "set"
+    synthesize_dataset(out, Recipe(14, 4, 3, (48, 64), extra_training_photos=extra), progress=False)
+    sha = hashlib.sha256()
+    for path in sorted(out.rglob("*.png")):
+        sha.update(str(path.relative_to(out)).encode())
+        sha.update(path.read_bytes())
+    assert sha.hexdigest() == digest
+
+
+def test_the_data_config_states_the_recipe_defaults() -> None:
+    stated = compose_config("train", []).data.synthesize
+    default = Recipe()
+    assert (stated.n_train, stated.n_test, stated.seed, tuple(stated.size)) == (
+        default.n_train, default.n_test, default.seed, default.size
+    )  # fmt: skip
+    assert stated.sources is None and stated.extra_training_photos is default.extra_training_photos
+    assert Recipe.of(**stated).to_json() == Recipe().to_json()

@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from srnlab.config import compose_config
 from srnlab.data import DatasetError, DeblurDataModule, GoProPairs
 from srnlab.data.datamodule import spread_indices
-from srnlab.data.synthesize import RECIPE_FILE, read_recipe
+from srnlab.data.synth import RECIPE_FILE, read_recipe
 
 RECIPE = {"n_train": 4, "n_test": 3, "seed": 0, "size": [64, 96]}
 
@@ -124,7 +124,9 @@ def test_hydra_configs(overrides: list[str], root: str) -> None:
     assert isinstance(dm, DeblurDataModule) and str(dm.root).endswith(root)
     assert dm.hparams.crop_size == cfg.data.crop_size  # profiles override the paper defaults
     if not overrides:
-        assert dm.synthesize == {"n_train": 96, "n_test": 24, "seed": 0, "size": [256, 320], "sources": None}
+        assert dm.synthesize == {
+            "n_train": 96, "n_test": 24, "seed": 0, "size": [256, 320], "sources": None, "extra_training_photos": False
+        }  # fmt: skip
     else:
         assert dm.hparams.blur == "blur_gamma" and dm.synthesize is None
 

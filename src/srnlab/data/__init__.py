@@ -3,7 +3,7 @@
 from srnlab.data.datamodule import DeblurDataModule
 from srnlab.data.gopro import DatasetError, GoProPairs
 from srnlab.data.images import ImageReadError, read_image, write_image
-from srnlab.data.synthesize import BlurSynthesizer, synthesize_dataset
+from srnlab.data.synth import BlurSynthesizer, synthesize_dataset
 
 __all__ = [
     "BlurSynthesizer",

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 from srnlab.data.gopro import GoProPairs
 from srnlab.data.images import probe_image
-from srnlab.data.synthesize import ensure_synthetic_dataset
+from srnlab.data.synth import ensure_synthetic_dataset
 from srnlab.data.transforms import eval_transform, train_transform
 from srnlab.errors import ConfigError
 
@@ -39,7 +39,7 @@ class DeblurDataModule(pl.LightningDataModule):
             otherwise end an epoch every few steps, and at every epoch start the loader workers stall the
             GPU; measured with `benchmarks/bench_loader.py` (README 'Speed').
         val_max_images: validate on N test pairs evenly spaced over the sorted split, or all if None.
-        synthesize: a synthetic-set recipe (`srnlab.data.synthesize.make_recipe` arguments: n_train, n_test,
+        synthesize: a synthetic-set recipe (`srnlab.data.synth.Recipe.of` settings: n_train, n_test,
             seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is
             missing or was made with another recipe, and reuses it otherwise.
     """

@@ -1,6 +1,6 @@
 """The GOPRO_Large dataset layout: `<root>/<split>/<SEQUENCE>/{blur,blur_gamma,sharp}/<name>.png`.
 
-The same layout is written by `srnlab.data.synthesize`, so one dataset class serves the real GOPRO set, the
+The same layout is written by `srnlab.data.synth`, so one dataset class serves the real GOPRO set, the
 synthetic set and a user's own pairs laid out the same way.
 """
 
