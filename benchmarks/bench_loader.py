@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from srnlab.config import compose_config
 from srnlab.precision import trainer_precision
-from srnlab.train import build_module
+from srnlab.training import build_module
 
 
 class StepClock(pl.Callback):

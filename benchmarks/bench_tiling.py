@@ -32,11 +32,11 @@ import torch
 from srnlab.config import compose_config
 from srnlab.data import synthesize_dataset
 from srnlab.data.images import from_tensor, read_image, to_tensor, to_uint8, write_image
-from srnlab.deblur import DEFAULT_OVERLAP
+from srnlab.deblurring import DEFAULT_OVERLAP
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import deblur_tiled
-from srnlab.train import build_module
+from srnlab.training import build_module
 
 PHOTO_SIZE = (3000, 4000)  # height, width
 FRAME_SIZE = (720, 1280)
@@ -70,7 +70,7 @@ def resized(source: Path, size: tuple[int, int], out: Path) -> Path:
 
 def run_cli(ckpt: Path, photo: Path, out: Path, tile: str, args: argparse.Namespace) -> dict[str, object]:
     """`srn-deblur` on one photo in a child process: peak resident memory (MiB), wall time (s), its stderr."""
-    command = [sys.executable, "-m", "srnlab.deblur", "--ckpt", str(ckpt), "--out", str(out), "--device", "cpu",
+    command = [sys.executable, "-m", "srnlab.cli.deblur", "--ckpt", str(ckpt), "--out", str(out), "--device", "cpu",
                "--precision", args.precision, "--tile", tile, "--overlap", str(args.overlap), str(photo)]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     log = out.with_suffix(".log")

@@ -67,10 +67,10 @@ fi
 step loader "$LIMIT_LOADER" bash -c "\"$PY\" benchmarks/bench_loader.py ${LOADER_ARGS[*]} ${DATA_ARGS[*]} > \"$OUT/loader.md\""
 
 SWEEP="$WORK/runs"
-step table1 "$LIMIT_TABLE" "$PY" -m srnlab.train --config-name table1 \
+step table1 "$LIMIT_TABLE" "$PY" -m srnlab.cli.train --config-name table1 \
     profile="$PROFILE" logger=csv paths.log_dir="$SWEEP" hydra.sweep.dir="$SWEEP/table1" \
     experiment=table1/sr_edrb3,table1/ss "${DATA_ARGS[@]}"
-"$PY" -m srnlab.table1 --runs "$SWEEP/table1" --out "$OUT" > "$WORK/table.log" 2>&1 \
+"$PY" -m srnlab.cli.table1 --runs "$SWEEP/table1" --out "$OUT" > "$WORK/table.log" 2>&1 \
     || echo "- table: srn-table1 failed (see $WORK/table.log)" >> "$SUMMARY"
 
 step precision-accuracy "$LIMIT_ACCURACY" "$PY" benchmarks/precision_accuracy.py "${ACCURACY_ARGS[@]}" "${DATA_ARGS[@]}"
@@ -79,7 +79,7 @@ grep -E '^(\||bf16 - fp32|[a-z0-9_]+, profile)' "$WORK/precision-accuracy.log" >
 BEST=$(ls "$SWEEP"/table1/sr_edrb3/checkpoints/best-*.ckpt 2>/dev/null | head -n 1)
 if [[ -n $BEST ]]; then
     for precision in 32-true bf16-mixed; do
-        step "eval-$precision" "$LIMIT_EVAL" "$PY" -m srnlab.evaluate ckpt_path="$BEST" profile="$PROFILE" \
+        step "eval-$precision" "$LIMIT_EVAL" "$PY" -m srnlab.cli.evaluate ckpt_path="$BEST" profile="$PROFILE" \
             experiment=table1/sr_edrb3 logger=none hydra.run.dir="$WORK/eval-$precision" \
             trainer.precision="$precision" "${DATA_ARGS[@]}"
         grep "mean over" "$WORK/eval-$precision.log" | sed "s/^/- $precision: /" >> "$SUMMARY"

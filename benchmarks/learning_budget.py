@@ -110,7 +110,7 @@ def run(recipe: Recipe, args: argparse.Namespace) -> int:
     folder = args.out / recipe.name
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)} if args.threads else dict(os.environ)
-    cmd = [sys.executable, "-m", "srnlab.train", *recipe_overrides(recipe, args)]
+    cmd = [sys.executable, "-m", "srnlab.cli.train", *recipe_overrides(recipe, args)]
     with (folder / "study.log").open("a") as log:
         print(f"[{recipe.name}] training: log in {folder / 'study.log'}", flush=True)
         code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from srnlab.config import compose_config
 from srnlab.precision import BF16, FP32
-from srnlab.train import train
+from srnlab.training import train
 
 
 def run(precision: str, args: argparse.Namespace, out: Path) -> dict:

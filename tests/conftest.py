@@ -22,7 +22,7 @@ def realdata() -> Path:
 def smoke_checkpoint(tmp_path_factory) -> Path:
     """An SR-EDRB1 checkpoint trained for the smoke profile's 4 steps on a tiny synthetic set."""
     from srnlab.config import compose_config
-    from srnlab.train import train
+    from srnlab.training import train
 
     tmp = tmp_path_factory.mktemp("smoke-checkpoint")
     cfg = compose_config(

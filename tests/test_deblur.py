@@ -8,8 +8,8 @@ import sys
 import cv2
 import numpy as np
 
+from srnlab.cli.deblur import main
 from srnlab.data.images import read_image
-from srnlab.deblur import main
 
 
 def test_every_real_photo_comes_back_deblurred_at_its_own_size(realdata, smoke_checkpoint, tmp_path, capsys) -> None:
@@ -29,7 +29,7 @@ def test_a_damaged_photo_is_skipped_and_named_and_the_others_are_written(smoke_c
     cv2.imwrite(str(good), np.random.default_rng(0).integers(0, 256, (33, 47, 3), dtype=np.uint8))
     bad.write_bytes(good.read_bytes()[:200])
     proc = subprocess.run(
-        [sys.executable, "-m", "srnlab.deblur", "--ckpt", str(smoke_checkpoint), "--out", str(tmp_path / "out"),
+        [sys.executable, "-m", "srnlab.cli.deblur", "--ckpt", str(smoke_checkpoint), "--out", str(tmp_path / "out"),
          str(good.parent)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -41,7 +41,7 @@ def test_a_damaged_photo_is_skipped_and_named_and_the_others_are_written(smoke_c
 
 def test_a_missing_checkpoint_is_a_clear_error(tmp_path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "srnlab.deblur", "--ckpt", str(tmp_path / "none.ckpt"), str(tmp_path)],
+        [sys.executable, "-m", "srnlab.cli.deblur", "--ckpt", str(tmp_path / "none.ckpt"), str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2

@@ -31,7 +31,7 @@ def train_case(tmp_path: Path, data_root: Path, *overrides: str) -> tuple[subpro
     run_dir = tmp_path / "run"
     before = snapshot(data_root)
     data = [] if "data=gopro" in overrides else [f"data.root={data_root}", *SMALL]
-    proc = run("srnlab.train", "profile=smoke", "logger=csv", *data, f"hydra.run.dir={run_dir}", *overrides)
+    proc = run("srnlab.cli.train", "profile=smoke", "logger=csv", *data, f"hydra.run.dir={run_dir}", *overrides)
     assert snapshot(data_root) == before  # the data is untouched
     return proc, run_dir
 
@@ -71,7 +71,7 @@ def test_a_garbage_or_foreign_checkpoint_is_one_line(tmp_path, data_root, smoke_
     proc, run_dir = train_case(tmp_path, data_root, f"ckpt_path={garbage}")
     assert_one_line_error(proc, "srn-train", f"cannot read checkpoint {garbage}")
     assert not run_dir.exists()
-    proc = run("srnlab.deblur", "--ckpt", str(garbage), str(tmp_path))
+    proc = run("srnlab.cli.deblur", "--ckpt", str(garbage), str(tmp_path))
     assert_one_line_error(proc, "srn-deblur", f"cannot read checkpoint {garbage}")
 
     proc, run_dir = train_case(tmp_path, data_root, "experiment=table1/sr_edrb3", f"ckpt_path={smoke_checkpoint}")
@@ -82,13 +82,13 @@ def test_a_garbage_or_foreign_checkpoint_is_one_line(tmp_path, data_root, smoke_
 def test_an_output_folder_that_cannot_be_written_is_named(tmp_path, data_root) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("a file where a folder should go")
-    proc = run("srnlab.train", "profile=smoke", f"data.root={data_root}", *SMALL, f"hydra.run.dir={blocker}/run")
+    proc = run("srnlab.cli.train", "profile=smoke", f"data.root={data_root}", *SMALL, f"hydra.run.dir={blocker}/run")
     assert_one_line_error(proc, "srn-train", f"cannot use {blocker}")
     assert blocker.read_text() == "a file where a folder should go"
 
 
 def test_hydra_full_error_still_shows_the_traceback(tmp_path, data_root) -> None:
-    env_proc = run("srnlab.train", "profile=smoke", f"data.root={data_root}", *SMALL,
+    env_proc = run("srnlab.cli.train", "profile=smoke", f"data.root={data_root}", *SMALL,
                    f"hydra.run.dir={tmp_path}/run", "model.net.n_scales=0", full_error=True)  # fmt: skip
     assert env_proc.returncode != 0 and "Traceback" in env_proc.stderr and "n_scales must be >= 1" in env_proc.stderr
 
@@ -103,7 +103,7 @@ def test_a_second_job_in_a_busy_folder_is_refused_and_names_the_holder(tmp_path,
         lock.write("4242\n")
         lock.flush()
         before = snapshot(run_dir / "checkpoints")
-        proc = run("srnlab.train", "profile=smoke", "logger=csv", f"data.root={data_root}", *SMALL,
+        proc = run("srnlab.cli.train", "profile=smoke", "logger=csv", f"data.root={data_root}", *SMALL,
                    f"hydra.run.dir={run_dir}")  # fmt: skip
     assert_one_line_error(proc, "srn-train", f"{run_dir} is in use by another job (PID 4242)", "hydra.run.dir")
     assert snapshot(run_dir / "checkpoints") == before

@@ -19,7 +19,7 @@ from srnlab.lit.callbacks import DivergenceGuard, RunProgress, TrainingDiverged,
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import METRICS, ImageScores, per_image_gradient_ratio, per_image_ssim, quantize
 from srnlab.lit.schedule import WarmupDecay
-from srnlab.train import build_module
+from srnlab.training import build_module
 
 
 def skimage_ssim(a: torch.Tensor, b: torch.Tensor) -> float:

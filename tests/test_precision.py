@@ -14,7 +14,7 @@ from srnlab.config import compose_config
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import quantize, score_images
 from srnlab.precision import BF16, FP32, resolve_precision, trainer_precision
-from srnlab.train import build_module
+from srnlab.training import build_module
 
 TRAINERS = ("cpu", "gpu", "ddp", "ddp_cpu")
 

@@ -19,8 +19,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from srnlab.checkpoints import CheckpointError, UntrustedCheckpoint, load_checkpoint, read_hparams
+from srnlab.cli.deblur import main as deblur_main
 from srnlab.config import compose_config
-from srnlab.deblur import main as deblur_main
 from srnlab.lit import DeblurModule
 from srnlab.results import Budget, RunResult
 from srnlab.weights import export_weights, load_module
@@ -81,11 +81,11 @@ def test_a_hostile_checkpoint_never_runs_in_any_command(command, hostile, data_r
                     f"hydra.run.dir={tmp_path / 'run'}", "logger=csv", f"ckpt_path={evil}"]  # fmt: skip
     sweep = hostile_sweep(tmp_path, evil, data_root) if command == "srn-table1" else None
     invocations = {
-        "srn-deblur": ("srnlab.deblur", ["--ckpt", str(evil), "--out", str(tmp_path / "out"), str(photo)]),
-        "srn-eval": ("srnlab.evaluate", hydra_common),
-        "srn-train": ("srnlab.train", hydra_common),
-        "srn-table1": ("srnlab.table1", ["--runs", str(sweep), "--out", str(tmp_path / "results")]),
-        "srn-export": ("srnlab.weights", [str(evil), "--out", str(tmp_path / "model.safetensors")]),
+        "srn-deblur": ("srnlab.cli.deblur", ["--ckpt", str(evil), "--out", str(tmp_path / "out"), str(photo)]),
+        "srn-eval": ("srnlab.cli.evaluate", hydra_common),
+        "srn-train": ("srnlab.cli.train", hydra_common),
+        "srn-table1": ("srnlab.cli.table1", ["--runs", str(sweep), "--out", str(tmp_path / "results")]),
+        "srn-export": ("srnlab.cli.export", [str(evil), "--out", str(tmp_path / "model.safetensors")]),
     }
     module, args = invocations[command]
     proc = run(module, *args)

@@ -16,7 +16,7 @@ import pytest
 
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.lit import DeblurModule
-from srnlab.train import train
+from srnlab.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -82,7 +82,7 @@ def save_in_two_halves(obj, f):
 
 checkpoint_io.torch.save = save_in_two_halves
 sys.argv = ["srn-train", *sys.argv[1:]]
-from srnlab.train import main
+from srnlab.cli.train import main
 main()
 """
 

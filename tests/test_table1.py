@@ -15,15 +15,15 @@ import pytest
 from hydra.utils import instantiate
 from nbclient import NotebookClient
 
+from srnlab.cli.table1 import main as table1_main
 from srnlab.config import TABLE1_IDS, compose_config
-from srnlab.evaluate import format_report
+from srnlab.evaluation import format_report
 from srnlab.models.measure import count_parameters
 from srnlab.precision import cpu_name
 from srnlab.results import Budget, RunResult
 from srnlab.runfiles import write_csv
 from srnlab.summary import summarize
 from srnlab.table1 import collect_rows, format_markdown
-from srnlab.table1 import main as table1_main
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
 def test_interrupted_sweep_finishes_the_rest_without_retraining(tmp_path) -> None:
     experiments = "table1/sr_edrb1,table1/wo_r,table1/ss"
     cmd = [
-        sys.executable, "-m", "srnlab.train", "--config-name", "table1",
+        sys.executable, "-m", "srnlab.cli.train", "--config-name", "table1",
         "profile=smoke", f"paths.log_dir={tmp_path}", f"paths.data_dir={tmp_path}/data", *SMALL_DATA.split(),
         f"experiment={experiments}", "logger=csv",
     ]  # fmt: skip

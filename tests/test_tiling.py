@@ -13,9 +13,10 @@ import torch
 from hydra.utils import instantiate
 
 from srnlab import tiling
+from srnlab.cli.deblur import main
 from srnlab.config import compose_config
 from srnlab.data.images import read_image, to_uint8
-from srnlab.deblur import OptionError, deblur_files, main
+from srnlab.deblurring import OptionError, deblur_files
 from srnlab.tiling import (
     MIN_AUTO_TILE,
     TILE_MULTIPLE,
@@ -27,7 +28,7 @@ from srnlab.tiling import (
     full_resolution_channels,
     plan_tiles,
 )
-from srnlab.train import build_module
+from srnlab.training import build_module
 
 SMOKE_EDRB3 = ["experiment=table1/sr_edrb3", "profile=smoke"]  # a quarter of the channels: 8 at full resolution
 

@@ -16,14 +16,14 @@ import torch
 
 from srnlab.checkpoints import CheckpointError
 from srnlab.config import TABLE1_IDS, compose_config
-from srnlab.evaluate import evaluate
+from srnlab.evaluation import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.schedule import WarmupDecay
 from srnlab.results import Budget, RunResult
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
 from srnlab.table1 import collect_rows
-from srnlab.train import train
+from srnlab.training import train
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_ove
 
 def test_two_job_multirun_gives_two_folders_and_two_wandb_runs(tmp_path, data_overrides) -> None:
     proc = cli(
-        "srnlab.train", "-m", "model/bottleneck=convlstm,conv", "profile=smoke", *data_overrides,
+        "srnlab.cli.train", "-m", "model/bottleneck=convlstm,conv", "profile=smoke", *data_overrides,
         f"paths.log_dir={tmp_path}", f"hydra.sweep.dir={tmp_path}/sweep",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -118,7 +118,8 @@ def test_killed_job_resumes_at_the_saved_step_with_the_same_lr(tmp_path, data_ov
     out = tmp_path / "job"
     args = smoke(out, data_overrides, "trainer.max_steps=30", "logger=csv", "test=false", f"hydra.run.dir={out}")
     env = {**os.environ, "WANDB_MODE": "offline"}
-    proc = subprocess.Popen([sys.executable, "-m", "srnlab.train", *args], cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "srnlab.cli.train", *args]
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     last = out / "checkpoints" / "last.ckpt"
     try:
         _wait_for_checkpoint(last, proc)
@@ -181,7 +182,7 @@ def test_eval_reproduces_the_validation_psnr_of_the_same_images(tmp_path, data_o
 
 
 def test_unknown_body_lists_the_valid_choices(tmp_path) -> None:
-    proc = cli("srnlab.train", "model/body=dense", f"paths.log_dir={tmp_path}")
+    proc = cli("srnlab.cli.train", "model/body=dense", f"paths.log_dir={tmp_path}")
     assert proc.returncode != 0
     assert "model/body" in proc.stderr
     for choice in ("ed", "edrb1", "edrb2", "edrb3", "flat", "rb"):
@@ -214,7 +215,7 @@ def test_checkpoint_of_another_variant_is_refused_and_nothing_is_lost(tmp_path, 
 
 def test_joblib_launcher_runs_jobs_in_parallel_with_loader_workers(tmp_path, data_overrides) -> None:
     proc = cli(
-        "srnlab.train", "-m", "experiment=table1/sr_edrb1,table1/wo_r", "hydra/launcher=joblib",
+        "srnlab.cli.train", "-m", "experiment=table1/sr_edrb1,table1/wo_r", "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2", "profile=smoke", "data.num_workers=1", "logger=csv", *data_overrides,
         f"paths.log_dir={tmp_path}", f"hydra.sweep.dir={tmp_path}/sweep",
     )  # fmt: skip
@@ -227,7 +228,7 @@ def test_joblib_launcher_runs_jobs_in_parallel_with_loader_workers(tmp_path, dat
 def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_overrides) -> None:
     out = tmp_path / "sr_edrb1"
     args = smoke(out, data_overrides, "experiment=table1/sr_edrb1", "logger=csv", "model.optimizer.lr=1e6")
-    proc = cli("srnlab.train", *args, "trainer.max_steps=8", "test=true")
+    proc = cli("srnlab.cli.train", *args, "trainer.max_steps=8", "test=true")
     assert proc.returncode == 1
     assert "srn-train: error: sr_edrb1: training diverged at step" in proc.stderr
     result = RunResult.read(out)
@@ -247,7 +248,7 @@ def test_a_diverging_job_of_a_sweep_lets_the_sweep_go_on(tmp_path, data_override
     """fail_fast=false (the table1 sweep config): the job records the divergence and exits 0, so that the
     launcher starts the next variant."""
     args = smoke(tmp_path / "run", data_overrides, "experiment=table1/sr_edrb1", "logger=csv")
-    proc = cli("srnlab.train", *args, "model.optimizer.lr=1e6", "fail_fast=false")
+    proc = cli("srnlab.cli.train", *args, "model.optimizer.lr=1e6", "fail_fast=false")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert read_json(tmp_path / "run" / "result.json")["status"] == "diverged"
 

@@ -13,13 +13,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from srnlab.checkpoints import CheckpointError, read_hparams
+from srnlab.cli.deblur import main as deblur_main
+from srnlab.cli.export import main as export_main
 from srnlab.config import compose_config
 from srnlab.data.images import read_image
-from srnlab.deblur import main as deblur_main
-from srnlab.evaluate import evaluate
+from srnlab.evaluation import evaluate
 from srnlab.lit import DeblurModule
 from srnlab.weights import PRETRAINED, load_module
-from srnlab.weights import main as export_main
 
 
 @pytest.fixture(scope="module")

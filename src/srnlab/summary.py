@@ -1,14 +1,14 @@
-"""`srn-summary`: parameter counts and forward FLOPs of every Table 1 variant, next to the paper's counts."""
+"""Parameter counts and forward FLOPs of every Table 1 variant, next to the paper's counts (`srn-summary`,
+srnlab.cli.summary, prints them)."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.config import compose_config
 from srnlab.models.measure import count_parameters, forward_gflops
 
 
@@ -47,14 +47,3 @@ def format_table(rows: list[VariantSummary]) -> str:
         paper = f"{r.paper_params / 1e6:.2f}M" if r.paper_params else "-"
         lines.append(f"| {r.id} | {r.name} | {r.params:,} | {paper} | {r.gflops:,.1f} |")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("ids", nargs="*", default=list(TABLE1_IDS), help="Table 1 experiment ids (default: all)")
-    args = parser.parse_args(argv)
-    print(format_table([summarize(i) for i in args.ids]))
-
-
-if __name__ == "__main__":
-    main()

@@ -7,7 +7,6 @@ the variant, so a weights file rebuilds its own network exactly as a checkpoint 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -75,28 +74,3 @@ def check_tensors_fit(path: Path, tensors: dict[str, torch.Tensor], expected: di
             f"{path}: its tensors do not fit the network its metadata describes ({shown}). Re-export it with "
             "srn-export from the checkpoint it came from."
         )
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`srn-export CKPT --out model.safetensors`: the network's weights of a training checkpoint."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("ckpt", type=Path, help="a .ckpt written by srn-train")
-    parser.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="weights dtype (default float16)")
-    parser.add_argument(
-        "--trust-checkpoint", action="store_true", help="unpickle CKPT fully (may run code; only for your own files)"
-    )
-    args = parser.parse_args(argv)
-    if args.out.suffix != WEIGHTS_SUFFIX:
-        parser.exit(2, f"srn-export: error: --out must end in {WEIGHTS_SUFFIX}, got {args.out}\n")
-    try:
-        read_hparams(args.ckpt, trust=args.trust_checkpoint)
-        module = load_module(args.ckpt, trust=args.trust_checkpoint)
-    except CheckpointError as error:
-        parser.exit(2, f"srn-export: error: {error}\n")
-    path = export_weights(module, args.out, DTYPES[args.dtype])
-    print(f"{path}: {sum(p.numel() for p in module.net.parameters()):,} parameters as {args.dtype}")
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,8 @@ deblurring of unseen scenes.
 
 The subpackage keeps one concept per module: `render` (the camera-motion model, `BlurSynthesizer`),
 `sources` (which photos, and which of them are held out), `recipe` (`Recipe`: everything that determines a
-set, and the one place its defaults live), `dataset` (writing a set atomically and reusing an up-to-date one)
-and `cli` (`srn-synth`).
+set, and the one place its defaults live) and `dataset` (writing a set atomically and reusing an up-to-date
+one). `srn-synth` (srnlab.cli.synth) is the command.
 """
 
 from srnlab.data.synth.dataset import NotASyntheticSet, ensure_synthetic_dataset, synthesize_dataset

@@ -1,5 +1,5 @@
-"""`srn-deblur`: deblur your own photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint,
-or, without `--ckpt`, with the SR-EDRB3 that ships with srnlab (src/srnlab/pretrained/README.md).
+"""Deblurring photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint or the SR-EDRB3 that
+ships with srnlab (src/srnlab/pretrained/README.md); `srn-deblur` (srnlab.cli.deblur) is the command.
 
 Photos too large for the memory at hand are deblurred in overlapping tiles blended without seams
 (`--tile`, `--overlap`; see srnlab.tiling), so a 4000x3000 photo needs under 2 GB on a CPU.
@@ -7,7 +7,6 @@ Photos too large for the memory at hand are deblurred in overlapping tiles blend
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from srnlab.checkpoints import CheckpointError, read_hparams
+from srnlab.checkpoints import read_hparams
 from srnlab.data.images import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
@@ -49,22 +48,6 @@ def pick_device(name: str) -> torch.device:
     if name == AUTO:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def tile_option(text: str) -> int | str:
-    """`--tile`: auto, 0 (never tile) or a positive multiple of TILE_MULTIPLE."""
-    if text == AUTO:
-        return AUTO
-    if not text.isdigit() or int(text) % TILE_MULTIPLE:
-        raise argparse.ArgumentTypeError(f"expected auto, 0 or a multiple of {TILE_MULTIPLE}, got {text!r}")
-    return int(text)
-
-
-def overlap_option(text: str) -> int:
-    """`--overlap`: a number of pixels, 0 or more."""
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a number of pixels (0 or more), got {text!r}")
-    return int(text)
 
 
 def check_tiling(tile: int | str, overlap: int) -> None:
@@ -149,55 +132,3 @@ def deblur_files(
         write_image(out, from_tensor(sharp))
         written.append(out)
     return written, failed
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("inputs", nargs="+", type=Path, help="image files or folders of images")
-    parser.add_argument(
-        "--ckpt",
-        type=Path,
-        help="a .ckpt written by srn-train or a .safetensors written by srn-export (default: the shipped SR-EDRB3)",
-    )
-    parser.add_argument("--out", type=Path, default=Path("deblurred"), help="output folder (default: ./deblurred)")
-    parser.add_argument("--device", default=AUTO, help="auto, cpu, cuda, cuda:1, ...")
-    parser.add_argument(
-        "--tile",
-        type=tile_option,
-        default=AUTO,
-        help=f"tile size in px, a multiple of {TILE_MULTIPLE}; auto (default): tile only what would not fit in "
-        "memory (under 2 GB in all on a CPU); 0: never tile",
-    )
-    parser.add_argument(
-        "--overlap",
-        type=overlap_option,
-        default=DEFAULT_OVERLAP,
-        help=f"pixels neighbouring tiles share and blend over (default: {DEFAULT_OVERLAP})",
-    )
-    parser.add_argument(
-        "--precision",
-        choices=[AUTO, "32", "bf16"],
-        default=AUTO,
-        help="auto (default): bf16 where the device computes it natively, else fp32",
-    )
-    parser.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="unpickle --ckpt fully, which may run code: only for an old .ckpt you made yourself",
-    )
-    args = parser.parse_args(argv)
-    try:
-        written, failed = deblur_files(
-            args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
-            precision=args.precision, trust=args.trust_checkpoint,
-        )  # fmt: skip
-    except (CheckpointError, FileNotFoundError, OptionError) as error:
-        parser.exit(2, f"srn-deblur: error: {error}\n")
-    for path in written:
-        print(path)
-    if failed:
-        parser.exit(1, "".join(f"srn-deblur: skipped {error}\n" for error in failed))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,5 @@
-"""`srn-eval`: score a trained checkpoint on the test (or validation) pairs, per image and on average."""
+"""Scoring a trained checkpoint on the test (or validation) pairs, per image and on average (`srn-eval`,
+srnlab.cli.evaluate, is the command)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant, read_hparams
-from srnlab.config import CONFIG_DIR
-from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.lit.metrics import DEFAULT_METRICS
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
@@ -77,17 +75,3 @@ def format_report(records: list[dict[str, Any]], summary: dict[str, Any]) -> str
 
 def _fmt_score(key: str, value: float) -> str:
     return f"{value:.2f}" if key.endswith("psnr") else f"{value:.4f}"
-
-
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
-def app(cfg: DictConfig) -> float:
-    with discard_if_untouched(Path(cfg.paths.output_dir)):
-        return evaluate(cfg)["mean_psnr"]
-
-
-def main() -> None:
-    run_hydra_app("srn-eval", app)
-
-
-if __name__ == "__main__":
-    main()

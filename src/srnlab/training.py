@@ -1,4 +1,5 @@
-"""`srn-train`: train one variant (or a multirun sweep of them) with the Hydra configs of srnlab/conf (train.yaml)."""
+"""Training one variant from a composed config: the job's resume logic, the Trainer it builds, and the result
+record it leaves (`srn-train`, srnlab.cli.train, is the command)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -15,8 +15,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import UnreadableCheckpoint, check_variant
-from srnlab.config import CONFIG_DIR
-from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import PROGRESS_FILE, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
@@ -24,7 +22,7 @@ from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
 from srnlab.results import Budget, RunResult
-from srnlab.runfiles import is_launching_process, read_json, run_folder_lock
+from srnlab.runfiles import is_launching_process, read_json
 
 log = logging.getLogger(__name__)
 
@@ -174,23 +172,3 @@ def assign_job_gpu(cfg: DictConfig) -> None:
     n_gpus = cfg.get("spread_jobs_over_gpus") or 0
     if n_gpus > 0 and HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         cfg.trainer.devices = [HydraConfig.get().job.num % n_gpus]
-
-
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def app(cfg: DictConfig) -> float | None:
-    """One job: the folder is locked first, so that a job refused for a busy folder never touches it."""
-    folder = Path(cfg.paths.output_dir)
-    with run_folder_lock(folder), discard_if_untouched(folder):
-        assign_job_gpu(cfg)
-        result = train(cfg)
-    if result.status == "diverged" and cfg.get("fail_fast", True):
-        raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result.error}")
-    return result.test.get("test/psnr")
-
-
-def main() -> None:
-    run_hydra_app("srn-train", app)
-
-
-if __name__ == "__main__":
-    main()

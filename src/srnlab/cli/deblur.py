@@ -1,0 +1,79 @@
+"""`srn-deblur`: deblur your own photos (any size, PNG or JPEG, grayscale or RGBA) with a trained checkpoint,
+or, without `--ckpt`, with the SR-EDRB3 that ships with srnlab (src/srnlab/pretrained/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from srnlab.checkpoints import CheckpointError
+from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, OptionError, deblur_files
+from srnlab.tiling import TILE_MULTIPLE
+
+
+def tile_option(text: str) -> int | str:
+    """`--tile`: auto, 0 (never tile) or a positive multiple of TILE_MULTIPLE."""
+    if text == AUTO:
+        return AUTO
+    if not text.isdigit() or int(text) % TILE_MULTIPLE:
+        raise argparse.ArgumentTypeError(f"expected auto, 0 or a multiple of {TILE_MULTIPLE}, got {text!r}")
+    return int(text)
+
+
+def overlap_option(text: str) -> int:
+    """`--overlap`: a number of pixels, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of pixels (0 or more), got {text!r}")
+    return int(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("inputs", nargs="+", type=Path, help="image files or folders of images")
+    parser.add_argument(
+        "--ckpt",
+        type=Path,
+        help="a .ckpt written by srn-train or a .safetensors written by srn-export (default: the shipped SR-EDRB3)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("deblurred"), help="output folder (default: ./deblurred)")
+    parser.add_argument("--device", default=AUTO, help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument(
+        "--tile",
+        type=tile_option,
+        default=AUTO,
+        help=f"tile size in px, a multiple of {TILE_MULTIPLE}; auto (default): tile only what would not fit in "
+        "memory (under 2 GB in all on a CPU); 0: never tile",
+    )
+    parser.add_argument(
+        "--overlap",
+        type=overlap_option,
+        default=DEFAULT_OVERLAP,
+        help=f"pixels neighbouring tiles share and blend over (default: {DEFAULT_OVERLAP})",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=[AUTO, "32", "bf16"],
+        default=AUTO,
+        help="auto (default): bf16 where the device computes it natively, else fp32",
+    )
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="unpickle --ckpt fully, which may run code: only for an old .ckpt you made yourself",
+    )
+    args = parser.parse_args(argv)
+    try:
+        written, failed = deblur_files(
+            args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
+            precision=args.precision, trust=args.trust_checkpoint,
+        )  # fmt: skip
+    except (CheckpointError, FileNotFoundError, OptionError) as error:
+        parser.exit(2, f"srn-deblur: error: {error}\n")
+    for path in written:
+        print(path)
+    if failed:
+        parser.exit(1, "".join(f"srn-deblur: skipped {error}\n" for error in failed))
+
+
+if __name__ == "__main__":
+    main()

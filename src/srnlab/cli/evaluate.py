@@ -1,0 +1,27 @@
+"""`srn-eval`: score a trained checkpoint (or weights file) on the test or validation pairs, per image and on
+average, with the Hydra configs of srnlab/conf (eval.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from srnlab.config import CONFIG_DIR
+from srnlab.errors import discard_if_untouched, run_hydra_app
+from srnlab.evaluation import evaluate
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
+def app(cfg: DictConfig) -> float:
+    with discard_if_untouched(Path(cfg.paths.output_dir)):
+        return evaluate(cfg)["mean_psnr"]
+
+
+def main() -> None:
+    run_hydra_app("srn-eval", app)
+
+
+if __name__ == "__main__":
+    main()

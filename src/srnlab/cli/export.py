@@ -1,0 +1,34 @@
+"""`srn-export`: a training checkpoint's network as a safetensors weights file (srnlab.weights)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError, read_hparams
+from srnlab.weights import DTYPES, export_weights, load_module
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`srn-export CKPT --out model.safetensors`: the network's weights of a training checkpoint."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("ckpt", type=Path, help="a .ckpt written by srn-train")
+    parser.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="weights dtype (default float16)")
+    parser.add_argument(
+        "--trust-checkpoint", action="store_true", help="unpickle CKPT fully (may run code; only for your own files)"
+    )
+    args = parser.parse_args(argv)
+    if args.out.suffix != WEIGHTS_SUFFIX:
+        parser.exit(2, f"srn-export: error: --out must end in {WEIGHTS_SUFFIX}, got {args.out}\n")
+    try:
+        read_hparams(args.ckpt, trust=args.trust_checkpoint)
+        module = load_module(args.ckpt, trust=args.trust_checkpoint)
+    except CheckpointError as error:
+        parser.exit(2, f"srn-export: error: {error}\n")
+    path = export_weights(module, args.out, DTYPES[args.dtype])
+    print(f"{path}: {sum(p.numel() for p in module.net.parameters()):,} parameters as {args.dtype}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""`srn-table1`: gather a Table 1 sweep into a table, a CSV, plots and a W&B table, side by side with the paper
+(srnlab.table1)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from srnlab.errors import UserError, user_errors
+from srnlab.table1 import Sweep, build_results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        epilog="examples: srn-table1 profile=mini data=synthetic | srn-table1 --runs logs/table1/mini-synthetic",
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="the sweep's own overrides (profile=... data=... paths.log_dir=...) to find it"
+    )
+    parser.add_argument("--runs", type=Path, default=None, help="the sweep folder, instead of overrides")
+    parser.add_argument("--out", type=Path, default=None, help="where the table goes (default: ablations/results/...)")
+    parser.add_argument(
+        "--wandb-group", default=None, help="W&B group of the table's run (default: the group the sweep logged to)"
+    )
+    parser.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="unpickle the sweep's checkpoints fully, which may run code: only for old sweeps you ran yourself",
+    )
+    args = parser.parse_args(argv)
+    if args.runs is not None and args.overrides:
+        parser.error("pass either --runs or the sweep's overrides, not both")
+    with user_errors("srn-table1"):
+        sweep = Sweep.read(args.runs) if args.runs is not None else Sweep.configured(args.overrides)
+        if not sweep.runs_dir.is_dir():
+            raise UserError(f"no sweep in {sweep.runs_dir}: run `make reproduce-table1` (or srn-train --config-name "
+                            "table1 with the same overrides) first")  # fmt: skip
+        out = args.out or sweep.results_dir()
+        group = None if args.no_wandb else args.wandb_group or sweep.wandb_group()
+        build_results(sweep, out, group, trust=args.trust_checkpoint)
+    print((out / "table1.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""`srn-train`: train one variant, or a multirun sweep of them (`--config-name table1`), with the Hydra configs
+of srnlab/conf (train.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from srnlab.config import CONFIG_DIR
+from srnlab.errors import discard_if_untouched, run_hydra_app
+from srnlab.runfiles import run_folder_lock
+from srnlab.training import assign_job_gpu, train
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def app(cfg: DictConfig) -> float | None:
+    """One job: the folder is locked first, so that a job refused for a busy folder never touches it."""
+    folder = Path(cfg.paths.output_dir)
+    with run_folder_lock(folder), discard_if_untouched(folder):
+        assign_job_gpu(cfg)
+        result = train(cfg)
+    if result.status == "diverged" and cfg.get("fail_fast", True):
+        raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result.error}")
+    return result.test.get("test/psnr")
+
+
+def main() -> None:
+    run_hydra_app("srn-train", app)
+
+
+if __name__ == "__main__":
+    main()
