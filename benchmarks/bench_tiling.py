@@ -31,8 +31,8 @@ import torch
 
 from srnlab.config import compose_config
 from srnlab.data import synthesize_dataset
-from srnlab.data.images import from_tensor, read_image, to_tensor, to_uint8, write_image
 from srnlab.deblurring import DEFAULT_OVERLAP
+from srnlab.image_io import from_tensor, read_image, to_tensor, to_uint8, write_image
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import deblur_tiled

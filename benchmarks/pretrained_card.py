@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from srnlab.config import compose_config
-from srnlab.data.images import read_image, to_tensor
 from srnlab.evaluation import evaluate
+from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.metrics import quantize, score_images
 from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from srnlab.data import DatasetError, GoProPairs, ImageReadError, read_image, write_image
-from srnlab.data.images import from_tensor, probe_image, to_tensor, to_uint8
 from srnlab.data.synth import psnr
+from srnlab.image_io import from_tensor, probe_image, to_tensor, to_uint8
 
 REAL_NAMES = ["DeepDeblurExample_seq4_frame1/000001", "GOPR0384_11_00/000001"]
 

@@ -14,8 +14,8 @@ from skimage import data as skdata
 from srnlab.cli.synth import main
 from srnlab.config import compose_config
 from srnlab.data import BlurSynthesizer, GoProPairs, read_image, synthesize_dataset, write_image
-from srnlab.data.images import to_uint8
 from srnlab.data.synth import RECIPE_FILE, SKIMAGE_SOURCES, Recipe, psnr, read_recipe, split_sources
+from srnlab.image_io import to_uint8
 
 SMALL = {"n_train": 4, "n_test": 2, "seed": 0, "size": (64, 96), "progress": False}
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from srnlab.cli.deblur import main
-from srnlab.data.images import read_image
+from srnlab.image_io import read_image
 
 
 def test_every_real_photo_comes_back_deblurred_at_its_own_size(realdata, smoke_checkpoint, tmp_path, capsys) -> None:

@@ -13,8 +13,8 @@ from hydra.utils import instantiate
 from skimage.metrics import structural_similarity
 
 from srnlab.config import compose_config
-from srnlab.data.images import read_image, to_tensor
 from srnlab.errors import ConfigError
+from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.callbacks import DivergenceGuard, RunProgress, TrainingDiverged, describe_validation
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import METRICS, ImageScores, per_image_gradient_ratio, per_image_ssim, quantize

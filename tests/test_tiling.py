@@ -15,8 +15,8 @@ from hydra.utils import instantiate
 from srnlab import tiling
 from srnlab.cli.deblur import main
 from srnlab.config import compose_config
-from srnlab.data.images import read_image, to_uint8
 from srnlab.deblurring import OptionError, deblur_files
+from srnlab.image_io import read_image, to_uint8
 from srnlab.tiling import (
     MIN_AUTO_TILE,
     TILE_MULTIPLE,

@@ -16,8 +16,8 @@ from srnlab.checkpoints import CheckpointError, read_hparams
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.cli.export import main as export_main
 from srnlab.config import compose_config
-from srnlab.data.images import read_image
 from srnlab.evaluation import evaluate
+from srnlab.image_io import read_image
 from srnlab.lit import DeblurModule
 from srnlab.weights import PRETRAINED, load_module
 

@@ -15,7 +15,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from srnlab.checkpoints import read_hparams
-from srnlab.data.images import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
+from srnlab.image_io import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles

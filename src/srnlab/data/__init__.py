@@ -2,8 +2,8 @@
 
 from srnlab.data.datamodule import DeblurDataModule
 from srnlab.data.gopro import DatasetError, GoProPairs
-from srnlab.data.images import ImageReadError, read_image, write_image
 from srnlab.data.synth import BlurSynthesizer, synthesize_dataset
+from srnlab.image_io import ImageReadError, read_image, write_image  # re-exported: datasets read images
 
 __all__ = [
     "BlurSynthesizer",

@@ -13,10 +13,10 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 from srnlab.data.gopro import GoProPairs
-from srnlab.data.images import probe_image
 from srnlab.data.synth import ensure_synthetic_dataset
 from srnlab.data.transforms import eval_transform, train_transform
 from srnlab.errors import ConfigError
+from srnlab.image_io import probe_image
 
 
 class DeblurDataModule(pl.LightningDataModule):

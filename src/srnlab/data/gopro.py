@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
-from srnlab.data.images import IMAGE_SUFFIXES, ImageReadError, probe_image, read_image, to_tensor
 from srnlab.errors import UserError
+from srnlab.image_io import IMAGE_SUFFIXES, ImageReadError, probe_image, read_image, to_tensor
 
 BLUR_CHOICES = ("blur", "blur_gamma")
 

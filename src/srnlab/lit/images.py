@@ -10,7 +10,7 @@ import torch
 from pytorch_lightning.loggers import WandbLogger
 from torch import Tensor
 
-from srnlab.data.images import from_tensor, write_image
+from srnlab.image_io import from_tensor, write_image
 
 
 def triptych(blur: Tensor, output: Tensor, sharp: Tensor, gap: int = 4) -> Tensor:

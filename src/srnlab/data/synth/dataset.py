@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from srnlab.data.images import write_image
 from srnlab.data.synth.recipe import RECIPE_FILE, Recipe, read_recipe
 from srnlab.data.synth.sources import load_source, split_sources
 from srnlab.errors import UserError
+from srnlab.image_io import write_image
 
 SPLITS = ("train", "test")
 

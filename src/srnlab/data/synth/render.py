@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from srnlab.data.images import to_uint8
+from srnlab.image_io import to_uint8
 
 GAMMA = 2.2  # the camera response GOPRO_Large's blur_gamma inverts
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from srnlab.data.images import IMAGE_SUFFIXES, read_image
+from srnlab.image_io import IMAGE_SUFFIXES, read_image
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
