@@ -14,10 +14,11 @@ from pathlib import Path
 
 from srnlab.config import compose_config
 from srnlab.precision import BF16, FP32
+from srnlab.results import RunResult
 from srnlab.training import train
 
 
-def run(precision: str, args: argparse.Namespace, out: Path) -> dict:
+def run(precision: str, args: argparse.Namespace, out: Path) -> RunResult:
     overrides = [
         f"experiment=table1/{args.variant}",
         f"profile={args.profile}",
@@ -48,10 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---:|---:|---:|---:|")
     for precision, r in results.items():
         print(
-            f"| {precision} | {r['val_last']['val/psnr']:.2f} | {r['test']['test/psnr']:.2f} | "
-            f"{r['test']['test/ssim']:.4f} | {r['train_time_s']:.0f} |"
+            f"| {precision} | {r.val_last['val/psnr']:.2f} | {r.test['test/psnr']:.2f} | "
+            f"{r.test['test/ssim']:.4f} | {r.train_time_s:.0f} |"
         )
-    gap = results[BF16]["test"]["test/psnr"] - results[FP32]["test"]["test/psnr"]
+    gap = results[BF16].test["test/psnr"] - results[FP32].test["test/psnr"]
     print(f"bf16 - fp32 test PSNR: {gap:+.3f} dB")
 
 
