@@ -50,9 +50,9 @@ def load_checkpoint(path: str | Path, *, trust: bool = False, map_location: Any 
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=not trust, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as e:
-        refused = [] if trust else unsafe_globals(path, e)
-        if refused:
-            raise UntrustedCheckpoint(untrusted_message(path, refused)) from None
+        refusal = None if trust else untrusted(path, e)
+        if refusal:
+            raise refusal from None
         raise _unreadable(path) from e
     except Exception as e:
         raise _unreadable(path) from e
@@ -61,19 +61,19 @@ def load_checkpoint(path: str | Path, *, trust: bool = False, map_location: Any 
     return ckpt
 
 
-def unsafe_globals(path: Path, error: pickle.UnpicklingError) -> list[str]:
-    """The functions and classes the file's pickle names beyond what weights-only loading allows, found by
-    disassembling it (never by running it), else from torch's refusal; empty for a merely damaged file."""
+def untrusted(path: Path, error: pickle.UnpicklingError) -> UntrustedCheckpoint | None:
+    """The refusal of a file that weights-only unpickling stopped at a global, naming the file and the
+    functions and classes it would have called; None for a file that is merely damaged. The names come from
+    disassembling the pickle (never running it), else from torch's own refusal (old non-zip format)."""
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception:  # an old-format or damaged pickle: torch's message names the global it refused
         names = []
-    return names or re.findall(r"GLOBAL ([\w.]+)", str(error))
-
-
-def untrusted_message(path: Path, refused: list[str]) -> str:
-    return (
-        f"refused checkpoint {path}: loading it would call {', '.join(refused)}. srnlab loads checkpoints as data "
+    names = names or re.findall(r"GLOBAL ([\w.]+)", str(error))
+    if not names:
+        return None
+    return UntrustedCheckpoint(
+        f"refused checkpoint {path}: loading it would call {', '.join(names)}. srnlab loads checkpoints as data "
         "only and refuses untrusted ones, since a pickle can run any code. If you made this file yourself with "
         "an older tool, pass --trust-checkpoint (srn-deblur, srn-export, srn-table1) or trust_checkpoint=true "
         "(srn-train, srn-eval) to load it anyway, then keep its weights as .safetensors (srn-export)"

@@ -11,7 +11,7 @@ import torch
 from hydra.utils import instantiate
 from torch import Tensor
 
-from srnlab.checkpoints import UntrustedCheckpoint, unsafe_globals, untrusted_message
+from srnlab.checkpoints import untrusted
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
 from srnlab.precision import resolve_channels_last
@@ -158,9 +158,9 @@ class DeblurModule(pl.LightningModule):
                 checkpoint_path, map_location, hparams_file, strict, weights_only=weights_only, **kwargs
             )
         except pickle.UnpicklingError as error:
-            refused = unsafe_globals(Path(checkpoint_path), error) if weights_only else []
-            if refused:
-                raise UntrustedCheckpoint(untrusted_message(Path(checkpoint_path), refused)) from None
+            refusal = untrusted(Path(checkpoint_path), error) if weights_only else None
+            if refusal:
+                raise refusal from None
             raise
 
 
