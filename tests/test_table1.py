@@ -23,7 +23,7 @@ from srnlab.precision import cpu_name
 from srnlab.results import Budget, RunResult
 from srnlab.runfiles import write_csv
 from srnlab.summary import summarize
-from srnlab.table1 import collect_rows, format_markdown
+from srnlab.table1 import Sweep, collect_rows, format_markdown
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ def test_metrics_beyond_psnr_and_ssim_become_columns_of_the_table_and_of_the_eva
               "test/grad_ratio": 0.91, "test/blur_grad_ratio": 0.62}  # fmt: skip
     for exp_id in ("ss", "sr_edrb3"):
         RunResult({"id": exp_id}, Budget(4, 32, 2, 0.25), "smoke", test=scores, params=1).write(tmp_path / exp_id)
-    rows = collect_rows(tmp_path, {i: summarize(i) for i in ("ss", "sr_edrb3")})
+    rows = collect_rows(Sweep.read(tmp_path).results, {i: summarize(i) for i in ("ss", "sr_edrb3")})
     assert rows[0].other_scores == {"grad_ratio": 0.91, "blur_grad_ratio": 0.62}
     table = format_markdown(rows, [RunResult.read(tmp_path / "ss")])
     assert "| train min | grad ratio | blur grad ratio | status |" in table and "| 0.9100 | 0.6200 | ok |" in table

@@ -22,7 +22,7 @@ from srnlab.lit.schedule import WarmupDecay
 from srnlab.results import Budget, RunResult
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
-from srnlab.table1 import collect_rows
+from srnlab.table1 import Sweep, collect_rows
 from srnlab.training import train
 from srnlab.wandb_offline import find_runs, read_run
 
@@ -239,7 +239,8 @@ def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_over
         assert all(torch.isfinite(v).all() for v in state.values()), ckpt.name
 
     paper = {"params": 2_210_000, "psnr": 28.60, "ssim": 0.9082}
-    rows = collect_rows(tmp_path, {"sr_edrb1": VariantSummary("sr_edrb1", "SR-EDRB1", 2_214_115, 514.0, paper)})
+    summary = VariantSummary("sr_edrb1", "SR-EDRB1", 2_214_115, 514.0, paper)
+    rows = collect_rows(Sweep.read(tmp_path).results, {"sr_edrb1": summary})
     assert rows[0].status == f"diverged at step {result.diverged['step']}"
     assert rows[0].psnr is None and rows[0].rank is None  # out of the ranks and of the rank correlation
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -92,21 +94,25 @@ class Sweep:
         name = self.profile if self.data in (None, "synthetic") else f"{self.profile}-{self.data}"
         return Path("ablations") / "results" / name
 
+    @cached_property
+    def results(self) -> dict[str, RunResult | None]:
+        """Each variant's result record (None for a job that has not finished), read once."""
+        return {exp_id: RunResult.read(self.runs_dir / exp_id) for exp_id in self.ids}
+
+    def finished(self) -> list[RunResult]:
+        return [r for r in self.results.values() if r and r.ok]
+
     def wandb_group(self) -> str | None:
         """The W&B group the variants' runs logged to, so that the table's run joins them."""
-        for exp_id in self.ids:
-            result = RunResult.read(self.runs_dir / exp_id)
-            if result and result.sweep_group:
-                return result.sweep_group
-        return None
+        return next((r.sweep_group for r in self.results.values() if r and r.sweep_group), None)
 
 
-def collect_rows(runs_dir: Path, summaries: dict[str, VariantSummary]) -> list[Row]:
+def collect_rows(results: Mapping[str, RunResult | None], summaries: dict[str, VariantSummary]) -> list[Row]:
     """One row per Table 1 variant, whether its job finished, failed or never ran."""
     rows = []
     for exp_id, s in summaries.items():
         paper = s.paper
-        result = RunResult.read(runs_dir / exp_id)
+        result = results.get(exp_id)
         ok = result is not None and result.ok
         rows.append(
             Row(
@@ -160,9 +166,9 @@ def spearman(rows: list[Row]) -> float | None:
 
 def budget_line(results: list[RunResult]) -> str:
     """The training budget every variant of the sweep got, read from a finished job."""
-    for result in results:
-        return f"Budget per variant: {result.budget.describe()} (profile `{result.profile}`)."
-    return "Budget: no variant finished."
+    if not results:
+        return "Budget: no variant finished."
+    return f"Budget per variant: {results[0].budget.describe()} (profile `{results[0].profile}`)."
 
 
 def machine_line(results: list[RunResult]) -> str:
@@ -230,14 +236,14 @@ def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_qualitative(runs_dir: Path, rows: list[Row], path: Path, crop: int = 128, trust: bool = False) -> bool:
+def plot_qualitative(sweep: Sweep, rows: list[Row], path: Path, crop: int = 128, trust: bool = False) -> bool:
     """One held-out test crop through every finished variant's best checkpoint (read weights-only unless
     `trust`); False when none finished."""
-    ckpts = [(r, RunResult.read(runs_dir / r.id).best_ckpt) for r in rows if r.status == "ok"]
+    ckpts = [(r, sweep.results[r.id].best_ckpt) for r in rows if r.status == "ok"]
     finished = [(r, ckpt) for r, ckpt in ckpts if ckpt and Path(ckpt).exists()]
     if not finished:
         return False
-    blur, sharp = _test_crop(runs_dir / finished[0][0].id, crop)
+    blur, sharp = _test_crop(sweep.runs_dir / finished[0][0].id, crop)
     panels = [("blurry input", blur, per_image_psnr(blur, sharp))]
     for row, ckpt in finished:
         module = load_module(ckpt, map_location="cpu", trust=trust)
@@ -272,12 +278,12 @@ def _test_crop(run_dir: Path, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
     return tuple(item[k][None, :, top : top + size, left : left + size] for k in ("blur", "sharp"))
 
 
-def copy_curves(runs_dir: Path, out_dir: Path) -> None:
+def copy_curves(sweep: Sweep, out_dir: Path) -> None:
     """Each variant's CSV training log next to the table, so the results folder stands on its own."""
     curves = out_dir / "curves"
     curves.mkdir(parents=True, exist_ok=True)
-    for exp_id in TABLE1_IDS:
-        src = runs_dir / exp_id / "csv" / "metrics.csv"
+    for exp_id in sweep.ids:
+        src = sweep.runs_dir / exp_id / "csv" / "metrics.csv"
         if src.exists():
             shutil.copyfile(src, curves / f"{exp_id}.csv")
 
@@ -303,15 +309,13 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
 
 def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, trust: bool = False) -> list[Row]:
     """The table, CSV, plots and curves of a sweep in `out_dir`, and (with a group) the table as a W&B run."""
-    runs_dir = sweep.runs_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = collect_rows(runs_dir, {i: summarize(i) for i in sweep.ids})
-    finished = [r for r in (RunResult.read(runs_dir / i) for i in sweep.ids) if r and r.ok]
-    (out_dir / "table1.md").write_text(format_markdown(rows, finished))
+    rows = collect_rows(sweep.results, {i: summarize(i) for i in sweep.ids})
+    (out_dir / "table1.md").write_text(format_markdown(rows, sweep.finished()))
     write_csv(out_dir / "table1.csv", [r.record() for r in rows])
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
-    plot_qualitative(runs_dir, rows, out_dir / "qualitative.png", trust=trust)
-    copy_curves(runs_dir, out_dir)
+    plot_qualitative(sweep, rows, out_dir / "qualitative.png", trust=trust)
+    copy_curves(sweep, out_dir)
     if wandb_group:
         log_to_wandb(rows, out_dir, wandb_group)
     return rows
