@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from srnlab.checkpoints import CheckpointError
+from srnlab.cli import add_trust_option
 from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, OptionError, deblur_files
 from srnlab.tiling import TILE_MULTIPLE
 
@@ -56,11 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         default=AUTO,
         help="auto (default): bf16 where the device computes it natively, else fp32",
     )
-    parser.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="unpickle --ckpt fully, which may run code: only for an old .ckpt you made yourself",
-    )
+    add_trust_option(parser, "--ckpt")
     args = parser.parse_args(argv)
     try:
         written, failed = deblur_files(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError, read_hparams
+from srnlab.cli import add_trust_option
 from srnlab.weights import DTYPES, export_weights, load_module
 
 
@@ -15,9 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("ckpt", type=Path, help="a .ckpt written by srn-train")
     parser.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="weights dtype (default float16)")
-    parser.add_argument(
-        "--trust-checkpoint", action="store_true", help="unpickle CKPT fully (may run code; only for your own files)"
-    )
+    add_trust_option(parser, "CKPT")
     args = parser.parse_args(argv)
     if args.out.suffix != WEIGHTS_SUFFIX:
         parser.exit(2, f"srn-export: error: --out must end in {WEIGHTS_SUFFIX}, got {args.out}\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from srnlab.cli import add_trust_option
 from srnlab.errors import UserError, user_errors
 from srnlab.table1 import Sweep, build_results
 
@@ -24,11 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         "--wandb-group", default=None, help="W&B group of the table's run (default: the group the sweep logged to)"
     )
     parser.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
-    parser.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="unpickle the sweep's checkpoints fully, which may run code: only for old sweeps you ran yourself",
-    )
+    add_trust_option(parser, "the sweep's checkpoints")
     args = parser.parse_args(argv)
     if args.runs is not None and args.overrides:
         parser.error("pass either --runs or the sweep's overrides, not both")
