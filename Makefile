@@ -44,7 +44,7 @@ format: $(STAMP) ## Apply ruff formatting and fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-params: $(STAMP) ## Parameter counts and GFLOPs of every Table 1 variant
+params: $(STAMP) ## Parameter counts and GFLOPs of every Table 1 variant, srn_full and the release models
 	$(BIN)/srn-summary
 
 data: $(STAMP) ## Synthesise the default blurry/sharp set into data/synthetic

@@ -25,7 +25,7 @@ from hydra.utils import instantiate
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from srnlab.config import compose_config
+from srnlab.config import compose_config, experiment_path
 from srnlab.lit.losses import multiscale_mse
 from srnlab.models.measure import forward_gflops
 from srnlab.precision import (
@@ -107,7 +107,7 @@ def matmul_ceiling(device: torch.device, dtype: torch.dtype, n: int, repeats: in
 
 
 def build_net(variant: str, device: torch.device) -> nn.Module:
-    cfg = compose_config("train", [f"experiment=table1/{variant}" if variant != "srn_full" else "experiment=srn_full"])
+    cfg = compose_config("train", [f"experiment={experiment_path(variant)}"])
     cfg.model.net.width_mult = 1.0
     torch.manual_seed(0)
     return instantiate(cfg.model.net).to(device)
@@ -192,7 +192,7 @@ def settings_for(device: torch.device, auto: PrecisionChoice, with_compile: bool
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["sr_edrb3"], help="Table 1 ids, or srn_full")
+    parser.add_argument("--variants", nargs="+", default=["sr_edrb3"], help="Table 1 ids, srn_full or release/<model>")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--size", type=int, nargs=2, default=(720, 1280), metavar=("H", "W"), help="forward size")
     parser.add_argument("--batch", type=int, default=4, help="training batch (issue: 4)")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hydra.utils import instantiate
 
-from srnlab.config import CONFIG_DIR, TABLE1_IDS, compose_config
+from srnlab.config import CONFIG_DIR, TABLE1_IDS, compose_config, experiment_path
 
 PROFILES = ("smoke", "mini", "gpu", "paper")
 
@@ -21,8 +21,7 @@ def test_the_table1_sweep_lists_every_table1_experiment_once_in_the_papers_order
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("experiment", [*TABLE1_IDS, "srn_full"])
 def test_every_experiment_composes_with_every_profile(experiment: str, profile: str) -> None:
-    group = experiment if experiment == "srn_full" else f"table1/{experiment}"
-    cfg = compose_config("train", [f"experiment={group}", f"profile={profile}"])
+    cfg = compose_config("train", [f"experiment={experiment_path(experiment)}", f"profile={profile}"])
     assert cfg.variant.id == experiment and cfg.profile_name == profile
     assert cfg.data.crop_size > 0 and cfg.trainer.max_steps > 0
 

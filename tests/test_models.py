@@ -8,7 +8,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from torch import nn
 
-from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.config import TABLE1_IDS, compose_config, experiment_path
 from srnlab.errors import ConfigError
 from srnlab.models import Body, ConvLSTM, ScaleRecurrentNet
 from srnlab.models.measure import count_parameters, describe_variant
@@ -29,8 +29,7 @@ PAPER_FLAT_PARAMS = 2_660_000  # SR-Flat / SR-RB: width not recoverable, must la
 
 
 def build(experiment: str, *overrides: str) -> ScaleRecurrentNet:
-    group = "experiment=" + (experiment if experiment == "srn_full" else f"table1/{experiment}")
-    cfg = compose_config("train", [group, "model.net.width_mult=1.0", *overrides])
+    cfg = compose_config("train", [f"experiment={experiment_path(experiment)}", "model.net.width_mult=1.0", *overrides])
     return instantiate(cfg.model.net)
 
 

@@ -11,6 +11,7 @@ yourself with an older tool; it logs a warning.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import pickle
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import get_class
 from safetensors import SafetensorError, safe_open
 
 from srnlab.errors import UserError
@@ -124,7 +126,7 @@ def _weights_metadata(path: Path) -> dict[str, Any]:
 def check_variant(path: str | Path, expected_net: dict[str, Any], *, trust: bool = False) -> dict[str, Any]:
     """Refuse a checkpoint whose network config differs from the expected one, naming every difference."""
     hparams = read_hparams(path, trust=trust)
-    diffs = _differences(hparams["net"], expected_net)
+    diffs = _differences(with_defaults(hparams["net"]), with_defaults(expected_net))
     if diffs:
         saved = (hparams.get("variant") or {}).get("id", "unknown")
         lines = "\n".join(f"  {key}: checkpoint {a!r} vs config {b!r}" for key, a, b in diffs)
@@ -133,6 +135,18 @@ def check_variant(path: str | Path, expected_net: dict[str, Any], *, trust: bool
             "Pick the matching experiment (experiment=table1/<id>) or another checkpoint."
         )
     return hparams
+
+
+def with_defaults(net: dict[str, Any]) -> dict[str, Any]:
+    """A net config completed with the constructor defaults of options it does not name: a checkpoint written
+    before an option existed (say, model.net.resize) was built with that option's default, so it still holds
+    the same variant."""
+    try:
+        parameters = inspect.signature(get_class(net["_target_"])).parameters.values()
+    except (KeyError, ImportError, ValueError):
+        return net
+    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    return {**defaults, **net}
 
 
 def _differences(a: Any, b: Any, prefix: str = "model.net") -> list[tuple[str, Any, Any]]:

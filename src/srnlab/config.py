@@ -18,6 +18,13 @@ def experiment_ids(swept: str) -> tuple[str, ...]:
 
 
 TABLE1_IDS = experiment_ids(OmegaConf.load(TABLE1_SWEEP).hydra.sweeper.params.experiment)  # the paper's row order
+OTHER_EXPERIMENTS = ("srn_full", "release/color", "release/gray", "release/lstm")  # the full model, the release
+
+
+def experiment_path(name: str) -> str:
+    """The experiment config a short name selects: a Table 1 id ('sr_edrb3') lives in table1/, any other name
+    ('srn_full', 'release/color') is its own path."""
+    return f"table1/{name}" if name in TABLE1_IDS else name
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

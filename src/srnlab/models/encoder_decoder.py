@@ -18,7 +18,8 @@ class EncoderDecoder(nn.Module):
     """Symmetric U-Net-like body; the bottleneck (recurrent or not) sits between encode() and decode().
 
     The decoder upsamples with 4x4 transposed convolutions whatever the kernel size k (official code,
-    issue #38) and adds (not concatenates) the encoder features, as in the paper's Fig. 3.
+    issue #38) and adds (not concatenates) the encoder features, as in the paper's Fig. 3. `padding` is that
+    of the two stride-2 convolutions (srnlab.models.blocks.PADDINGS).
     """
 
     size_multiple = 4  # two stride-2 convolutions
@@ -32,14 +33,15 @@ class EncoderDecoder(nn.Module):
         unit: str = "resblock",
         kernel_size: int = 3,
         width_mult: float = 1.0,
+        padding: str = "symmetric",
     ) -> None:
         super().__init__()
         c1, c2, c3 = scaled(channels, width_mult)
         k = kernel_size
         self.bottleneck_channels = c3
         self.in_block = nn.Sequential(conv_relu(in_channels, c1, k), make_units(unit, n_units, c1, k))
-        self.e_block1 = nn.Sequential(conv_relu(c1, c2, k, stride=2), make_units(unit, n_units, c2, k))
-        self.e_block2 = nn.Sequential(conv_relu(c2, c3, k, stride=2), make_units(unit, n_units, c3, k))
+        self.e_block1 = nn.Sequential(conv_relu(c1, c2, k, 2, padding), make_units(unit, n_units, c2, k))
+        self.e_block2 = nn.Sequential(conv_relu(c2, c3, k, 2, padding), make_units(unit, n_units, c3, k))
         self.d_block1 = nn.Sequential(make_units(unit, n_units, c3, k), _up(c3, c2))
         self.d_block2 = nn.Sequential(make_units(unit, n_units, c2, k), _up(c2, c1))
         self.out_block = nn.Sequential(make_units(unit, n_units, c1, k), conv(c1, out_channels, k))

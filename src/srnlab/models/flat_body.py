@@ -14,6 +14,7 @@ class FlatBody(nn.Module):
     same 42 convolutions are grouped as 20 ResBlocks (SR-RB). Both keep the paper's 43 layers once the
     recurrent module is added, and the same parameter count. The width is our choice (the paper's is not
     recoverable): 78 channels gives 2,638,119 parameters with a 78-channel ConvLSTM, 0.8% under 2.66M.
+    It has no strided convolution, so both `padding` conventions give the same network.
     """
 
     size_multiple = 1
@@ -27,6 +28,7 @@ class FlatBody(nn.Module):
         unit: str = "convpair",
         kernel_size: int = 3,
         width_mult: float = 1.0,
+        padding: str = "symmetric",
     ) -> None:
         super().__init__()
         if n_units % 2:

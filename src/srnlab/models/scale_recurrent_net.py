@@ -9,8 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srnlab.errors import ConfigError
+from srnlab.models.blocks import PADDINGS
 from srnlab.models.body import Body
 from srnlab.models.bottlenecks import State
+from srnlab.models.resize import RESIZE_MODES, resize
 
 BodyFactory = Callable[..., Body]
 BottleneckFactory = Callable[..., nn.Module]
@@ -31,6 +33,12 @@ class ScaleRecurrentNet(nn.Module):
 
     forward() accepts any H, W >= 1: each scale's input is edge-padded (bottom/right, as the official code)
     to the body's size multiple and every output is cropped back.
+
+    TF-exact numerics for the official release's checkpoints (spec, section 7), off by default: `resize='tf1'`
+    (TF 1.4 bilinear between scales), `padding='tf_same'` (TF's asymmetric padding of the strided
+    convolutions), `input_multiple=16` (the official test code edge-pads the whole image to a multiple of 16
+    before the scales) and `channels_as_batch` (a 1-channel network deblurs R, G and B as a batch of three
+    gray images).
     """
 
     def __init__(
@@ -44,17 +52,20 @@ class ScaleRecurrentNet(nn.Module):
         width_mult: float = 1.0,
         in_channels: int = 3,
         residual: bool = False,
+        resize: str = "torch",
+        padding: str = "symmetric",
+        input_multiple: int = 1,
+        channels_as_batch: bool = False,
     ) -> None:
         super().__init__()
-        if n_scales < 1:
-            raise ConfigError(f"model.net.n_scales must be >= 1, got {n_scales}")
-        if not 0.0 < ratio < 1.0:
-            raise ConfigError(f"model.net.ratio must lie in (0, 1), got {ratio}")
+        _check_options(n_scales, ratio, resize, padding, input_multiple, channels_as_batch, in_channels)
         self.n_scales, self.ratio, self.stop_grad, self.in_channels = n_scales, ratio, stop_grad, in_channels
-        self.residual = residual
+        self.residual, self.resize_mode, self.input_multiple = residual, resize, input_multiple
+        self.channels_as_batch = channels_as_batch
         n_copies = 1 if share_weights else n_scales
         self.bodies = nn.ModuleList(
-            body(in_channels=2 * in_channels, out_channels=in_channels, width_mult=width_mult) for _ in range(n_copies)
+            body(in_channels=2 * in_channels, out_channels=in_channels, width_mult=width_mult, padding=padding)
+            for _ in range(n_copies)
         )
         if not isinstance(self.bodies[0], Body):
             raise ConfigError(
@@ -86,17 +97,30 @@ class ScaleRecurrentNet(nn.Module):
         return [(max(1, round(height * f)), max(1, round(width * f))) for f in factors]
 
     def forward(self, blur: Tensor) -> list[Tensor]:
+        if self.channels_as_batch and blur.dim() == 4:
+            n, c, h, w = blur.shape
+            return [out.reshape(n, c, *out.shape[-2:]) for out in self._forward(blur.reshape(n * c, 1, h, w))]
+        return self._forward(blur)
+
+    def _forward(self, blur: Tensor) -> list[Tensor]:
         if blur.dim() != 4 or blur.shape[1] != self.in_channels:
             raise ValueError(f"expected a B x {self.in_channels} x H x W batch, got shape {tuple(blur.shape)}")
+        height, width = blur.shape[-2:]
+        m = self.input_multiple
+        blur = F.pad(blur, (0, -width % m, 0, -height % m), mode="replicate")
         outputs: list[Tensor] = []
         state: State = None
         for i, size in enumerate(self.scale_sizes(*blur.shape[-2:])):
             copy = min(i, len(self.bodies) - 1)
-            b_i = _resize(blur, size)
-            prev = b_i if not outputs else _resize(outputs[-1].detach() if self.stop_grad else outputs[-1], size)
+            b_i = self._resize(blur, size)
+            prev = b_i if not outputs else self._resize(outputs[-1].detach() if self.stop_grad else outputs[-1], size)
             out, state = self._run_scale(copy, torch.cat([b_i, prev], dim=1), state)
             outputs.append(out)
+        outputs[-1] = outputs[-1][..., :height, :width]
         return outputs
+
+    def _resize(self, x: Tensor, size: tuple[int, int]) -> Tensor:
+        return resize(x, size, self.resize_mode)
 
     def _run_scale(self, copy: int, x: Tensor, state: State) -> tuple[Tensor, State]:
         body, bottleneck = self.bodies[copy], self.bottlenecks[copy]
@@ -105,7 +129,7 @@ class ScaleRecurrentNet(nn.Module):
         x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")
         feats, skips = body.encode(x)
         if state is not None:
-            state = tuple(_resize(s, feats.shape[-2:]) for s in state)
+            state = tuple(self._resize(s, feats.shape[-2:]) for s in state)
         feats, state = bottleneck(feats, state)
         out = body.decode(feats, skips)[..., :h, :w]
         if self.residual:
@@ -113,7 +137,25 @@ class ScaleRecurrentNet(nn.Module):
         return out, state
 
 
-def _resize(x: Tensor, size: tuple[int, int]) -> Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+def _check_options(
+    n_scales: int,
+    ratio: float,
+    resize_mode: str,
+    padding: str,
+    input_multiple: int,
+    channels_as_batch: bool,
+    in_channels: int,
+) -> None:
+    """Refuse values the network would otherwise misread silently, naming the config key."""
+    if n_scales < 1:
+        raise ConfigError(f"model.net.n_scales must be >= 1, got {n_scales}")
+    if not 0.0 < ratio < 1.0:
+        raise ConfigError(f"model.net.ratio must lie in (0, 1), got {ratio}")
+    if resize_mode not in RESIZE_MODES:
+        raise ConfigError(f"model.net.resize must be one of {', '.join(RESIZE_MODES)}, got {resize_mode!r}")
+    if padding not in PADDINGS:
+        raise ConfigError(f"model.net.padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
+    if input_multiple < 1:
+        raise ConfigError(f"model.net.input_multiple must be >= 1, got {input_multiple}")
+    if channels_as_batch and in_channels != 1:
+        raise ConfigError(f"model.net.channels_as_batch needs model.net.in_channels=1, got {in_channels}")
