@@ -74,10 +74,11 @@ gpu-check-dry-run: $(STAMP) ## The gpu-check script on the CPU at smoke size (re
 
 LOG_DIR ?= logs
 RESULTS ?=
+SEEDS ?= 1
 SWEEP = profile=$(PROFILE) data=$(DATA) paths.log_dir=$(LOG_DIR)
 
-reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants (PROFILE=mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= LAUNCHER=basic|joblib|submitit_slurm) and write the table
-	$(BIN)/srn-train --config-name table1 $(SWEEP) $(if $(DATA_ROOT),data.root=$(DATA_ROOT)) hydra/launcher=$(LAUNCHER) $(ARGS)
+reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants with seeds 1..SEEDS (PROFILE=mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= SEEDS=1 LAUNCHER=basic|joblib|submitit_slurm) and write the table
+	$(BIN)/srn-train --config-name table1 $(SWEEP) seed=$(shell seq -s, 1 $(SEEDS)) $(if $(DATA_ROOT),data.root=$(DATA_ROOT)) hydra/launcher=$(LAUNCHER) $(ARGS)
 	$(BIN)/srn-table1 $(SWEEP) $(if $(RESULTS),--out $(RESULTS))
 
 table1: $(STAMP) ## Rebuild the table and plots from an existing sweep (same variables as reproduce-table1)

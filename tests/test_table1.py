@@ -66,42 +66,64 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
     assert rows["sr_edrb3"]["paper_rank"] == "1" and rows["sr_flat"]["paper_rank"] == "10"
     table = (smoke_sweep / "table1.md").read_text()
     assert "Spearman rank correlation" in table and "4 steps of batch 2" in table
+    assert "One seed per variant: the intervals come from the test images only" in table
+    assert all(r["seeds"] == "1" and r["psnr_std"] == "" for r in rows.values())
+    assert all(float(r["psnr_ci_low"]) <= float(r["psnr"]) <= float(r["psnr_ci_high"]) for r in rows.values())
+    with (smoke_sweep / "pairs.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == 45, "every pair of the 10 variants"
     assert f"Machine: {cpu_name()}, " in table and "precision 32-true" in table
-    for name in ("psnr_vs_params.png", "qualitative.png"):
+    for name in ("psnr_vs_params.png", "qualitative.png", "pairs.png"):
         assert (smoke_sweep / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.stem for p in (smoke_sweep / "curves").glob("*.csv")) == sorted(TABLE1_IDS)
     (run,) = [read_run(r) for r in find_runs(smoke_sweep)]
     assert run["group"] == "table1-smoke-synthetic" and run["job_type"] == "table"
 
 
-def test_interrupted_sweep_finishes_the_rest_without_retraining(tmp_path) -> None:
+def test_an_interrupted_two_seed_sweep_finishes_the_rest_and_reports_seed_statistics(tmp_path) -> None:
     experiments = "table1/sr_edrb1,table1/wo_r,table1/ss"
     cmd = [
         sys.executable, "-m", "srnlab.cli.train", "--config-name", "table1",
         "profile=smoke", f"paths.log_dir={tmp_path}", f"paths.data_dir={tmp_path}/data", *SMALL_DATA.split(),
-        f"experiment={experiments}", "logger=csv",
+        f"experiment={experiments}", "seed=1,2", "logger=csv", "callbacks.divergence.max_loss=1e9",  # smoke nets spike
     ]  # fmt: skip
     sweep = tmp_path / "table1" / "smoke-synthetic"
+    first = sweep / "sr_edrb1" / "seed1" / "result.json"
     proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while not (sweep / "sr_edrb1" / "result.json").exists() and time.monotonic() < deadline and proc.poll() is None:
+    while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    first = sweep / "sr_edrb1" / "result.json"
-    assert first.exists() and not (sweep / "ss" / "result.json").exists()
+    assert first.exists() and not (sweep / "ss" / "seed2" / "result.json").exists()
     first_mtime = first.stat().st_mtime
 
     rerun = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert first.stat().st_mtime == first_mtime
     assert "sr_edrb1 already finished" in rerun.stderr + rerun.stdout
-    for exp_id in ("wo_r", "ss"):
-        assert (sweep / exp_id / "result.json").exists()
+    jobs = {(exp_id, seed): RunResult.read(sweep / exp_id / f"seed{seed}") for exp_id in ("sr_edrb1", "wo_r", "ss")
+            for seed in (1, 2)}  # fmt: skip
+    assert all(r is not None and r.ok for r in jobs.values()) and {r.seed for r in jobs.values()} == {1, 2}
+    assert jobs["ss", 1].test["test/psnr"] != jobs["ss", 2].test["test/psnr"], "seeds change the training"
 
-    table1_main(["--runs", str(sweep), "--out", str(tmp_path / "results"), "--no-wandb"])  # read from multirun.yaml
-    with (tmp_path / "results" / "table1.csv").open() as f:
-        assert [r["id"] for r in csv.DictReader(f)] == ["sr_edrb1", "wo_r", "ss"]
+    results = tmp_path / "results"
+    table1_main(["--runs", str(sweep), "--out", str(results), "--no-wandb"])  # read from multirun.yaml
+    with (results / "table1.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["id"] for r in rows] == ["sr_edrb1", "wo_r", "ss"] and {r["seeds"] for r in rows} == {"2"}
+    for r in rows:
+        seed_psnrs = [jobs[r["id"], seed].test["test/psnr"] for seed in (1, 2)]
+        assert float(r["psnr"]) == pytest.approx(sum(seed_psnrs) / 2)
+        assert float(r["psnr_std"]) == pytest.approx(abs(seed_psnrs[0] - seed_psnrs[1]) / 2**0.5)
+        assert float(r["psnr_ci_low"]) <= float(r["psnr"]) <= float(r["psnr_ci_high"])
+        assert 0 <= float(r["rank_stability"]) <= 1
+    with (results / "pairs.csv").open() as f:
+        pairs = list(csv.DictReader(f))
+    assert [(p["a"], p["b"]) for p in pairs] == [("sr_edrb1", "wo_r"), ("sr_edrb1", "ss"), ("wo_r", "ss")]
+    assert {p["verdict"] for p in pairs} <= {"better", "worse", "not distinguishable"}
+    for name in ("pairs.png", "psnr_vs_params.png", "qualitative.png"):
+        assert (results / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "mean ± standard deviation over seeds" in (results / "table1.md").read_text()
 
 
 def test_results_notebook_executes(smoke_sweep, monkeypatch) -> None:
@@ -122,7 +144,7 @@ def test_metrics_beyond_psnr_and_ssim_become_columns_of_the_table_and_of_the_eva
               "test/grad_ratio": 0.91, "test/blur_grad_ratio": 0.62}  # fmt: skip
     for exp_id in ("ss", "sr_edrb3"):
         RunResult({"id": exp_id}, Budget(4, 32, 2, 0.25), "smoke", test=scores, params=1).write(tmp_path / exp_id)
-    rows = collect_rows(Sweep.read(tmp_path).results, {i: summarize(i) for i in ("ss", "sr_edrb3")})
+    rows = collect_rows(Sweep.read(tmp_path).seed_results, {i: summarize(i) for i in ("ss", "sr_edrb3")})
     assert rows[0].other_scores == {"grad_ratio": 0.91, "blur_grad_ratio": 0.62}
     table = format_markdown(rows, [RunResult.read(tmp_path / "ss")])
     assert "| train min | grad ratio | blur grad ratio | status |" in table and "| 0.9100 | 0.6200 | ok |" in table

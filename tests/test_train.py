@@ -19,7 +19,7 @@ from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluation import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.schedule import WarmupDecay
-from srnlab.results import Budget, RunResult
+from srnlab.results import Budget, RunResult, read_test_images
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
 from srnlab.table1 import Sweep, collect_rows
@@ -66,6 +66,10 @@ def test_smoke_training_of_every_table1_variant(tmp_path, data_overrides, experi
     assert result.test["test/blur_psnr"] > 15  # the synthetic blur is a real degradation, not noise
     assert (tmp_path / experiment / "checkpoints" / "last.ckpt").exists()
     assert list((tmp_path / experiment / "images").glob("val_step*.png"))
+    images = read_test_images(tmp_path / experiment)
+    assert len(images) == 4 and result.seed == 1234
+    mean_psnr = sum(scores["psnr"] for scores in images.values()) / len(images)
+    assert mean_psnr == pytest.approx(result.test["test/psnr"], abs=1e-4), "the per-image file adds up to the mean"
 
 
 def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_overrides) -> None:
@@ -76,10 +80,9 @@ def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_ove
     }
     (run_dir,) = find_runs(tmp_path / "run")
     run = read_run(run_dir)
-    assert run["group"] == "my-sweep" and run["job_type"] == "train" and run["name"] == "sr_edrb1"
-    assert {"bottleneck=convlstm", "body=edrb1", "scales=3", "shared", "profile=smoke", "width=x0.25"} <= set(
-        run["tags"]
-    )
+    assert run["group"] == "my-sweep" and run["job_type"] == "train" and run["name"] == "sr_edrb1-seed1234"
+    tags = {"bottleneck=convlstm", "body=edrb1", "scales=3", "shared", "profile=smoke", "width=x0.25"}
+    assert tags | {"variant=sr_edrb1", "seed=1234"} <= set(run["tags"])
     psnrs = [row["val/psnr"] for row in run["history"] if "val/psnr" in row]
     assert len(psnrs) == 2  # validations at steps 2 and 4
     assert psnrs[-1] == pytest.approx(result.val_last["val/psnr"], abs=1e-4)
@@ -240,7 +243,7 @@ def test_a_diverging_run_stops_at_once_and_is_never_a_result(tmp_path, data_over
 
     paper = {"params": 2_210_000, "psnr": 28.60, "ssim": 0.9082}
     summary = VariantSummary("sr_edrb1", "SR-EDRB1", 2_214_115, 514.0, paper)
-    rows = collect_rows(Sweep.read(tmp_path).results, {"sr_edrb1": summary})
+    rows = collect_rows(Sweep.read(tmp_path).seed_results, {"sr_edrb1": summary})
     assert rows[0].status == f"diverged at step {result.diverged['step']}"
     assert rows[0].psnr is None and rows[0].rank is None  # out of the ranks and of the rank correlation
 

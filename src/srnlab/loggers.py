@@ -20,9 +20,10 @@ from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 
 def variant_tags(cfg: DictConfig) -> list[str]:
-    """bottleneck, body, scales, sharing and channel width of the job: W&B tags to filter and group runs by
-    (the width, so that a cheap profile's half-width network is never mistaken for the paper's). The option
-    names come from Hydra's choices: the job's HydraConfig, or the `hydra` node of a composed config."""
+    """bottleneck, body, scales, sharing, channel width, variant and seed of the job: W&B tags to filter and
+    group runs by (the width, so that a cheap profile's half-width network is never mistaken for the paper's;
+    the variant, so that W&B draws one mean-and-spread band over a variant's seeds). The option names come
+    from Hydra's choices: the job's HydraConfig, or the `hydra` node of a composed config."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else cfg.get("hydra")
     choices = hydra_cfg.runtime.choices if hydra_cfg else {}
     net = cfg.model.net
@@ -33,6 +34,8 @@ def variant_tags(cfg: DictConfig) -> list[str]:
         "shared" if net.share_weights else "independent",
         f"profile={cfg.get('profile_name', 'custom')}",
         f"width=x{float(net.width_mult):g}",
+        f"variant={cfg.variant.id}",
+        f"seed={cfg.get('seed')}",
     ]
 
 
@@ -48,7 +51,7 @@ def build_loggers(cfg: DictConfig, output_dir: Path) -> list[Logger]:
                 output_dir.mkdir(parents=True, exist_ok=True)
                 run_id_file.write_text(secrets.token_hex(4))
             extra = {
-                "name": cfg.variant.id,
+                "name": f"{cfg.variant.id}-seed{cfg.get('seed')}",
                 "tags": variant_tags(cfg),
                 "config": OmegaConf.to_container(
                     OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True

@@ -4,6 +4,7 @@ JSON keys, so the file stays readable without srnlab."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from srnlab.errors import UserError
 from srnlab.runfiles import read_json, write_json
 
 RESULT_FILE = "result.json"
+TEST_IMAGES_FILE = "test_images.csv"  # each test image's scores for the best checkpoint: what paired tests compare
 STATUSES = ("ok", "diverged", "failed")
 
 
@@ -35,13 +37,15 @@ class Budget:
 @dataclass
 class RunResult:
     """How a job ended (`status`: ok, diverged or failed, with `error`), what it trained (`variant`, the
-    experiment config's block; `budget`; `params` at the trained width) and how it scored (`test`: the
-    test-split metrics as logged, e.g. `test/psnr`; `val_first`/`val_last`: the first and last validation)."""
+    experiment config's block; `budget`; `params` at the trained width; `seed`) and how it scored (`test`: the
+    test-split metrics as logged, e.g. `test/psnr`; `val_first`/`val_last`: the first and last validation;
+    each test image's scores are in TEST_IMAGES_FILE next to it)."""
 
     variant: dict[str, Any]
     budget: Budget
     profile: str | None = None
     sweep_group: str | None = None
+    seed: int | None = None
     status: str = "ok"
     error: str | None = None
     diverged: dict[str, Any] | None = None
@@ -99,3 +103,13 @@ class RunResult:
                 f"{folder / RESULT_FILE} is not a result record of srn-train ({type(e).__name__}: {e}); "
                 "delete it and run the job again"
             ) from e
+
+
+def read_test_images(folder: Path) -> dict[str, dict[str, float]] | None:
+    """Each test image's scores (image name -> metric -> value) that the job wrote, or None for a job that wrote
+    none (it did not test, or predates the file)."""
+    path = folder / TEST_IMAGES_FILE
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        return {row.pop("name"): {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)}

@@ -11,7 +11,9 @@ from functools import cached_property
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
@@ -19,8 +21,9 @@ from scipy.stats import spearmanr
 from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
 from srnlab.errors import UserError
 from srnlab.lit.metrics import per_image_psnr, quantize
-from srnlab.results import RunResult
+from srnlab.results import RunResult, read_test_images
 from srnlab.runfiles import write_csv
+from srnlab.significance import Significance, analyse
 from srnlab.summary import VariantSummary, summarize
 from srnlab.weights import load_module
 
@@ -46,6 +49,12 @@ class Row:
     train_time_min: float | None
     status: str
     other_scores: dict[str, float] = field(default_factory=dict)  # test metrics beyond PSNR/SSIM (model.metrics)
+    seeds: int = 0  # seeds that finished; psnr, ssim and other_scores are their means
+    psnr_std: float | None = None  # over seeds
+    ssim_std: float | None = None
+    psnr_ci_low: float | None = None  # 95 % bootstrap interval of the mean PSNR over seeds and test images
+    psnr_ci_high: float | None = None
+    rank_stability: float | None = None  # share of bootstrap resamples in which the variant keeps its rank
 
     def record(self) -> dict[str, object]:
         """A flat record for CSV and W&B: one column per other metric."""
@@ -58,28 +67,32 @@ PAPER_METRICS = ("psnr", "ssim", "blur_psnr", "blur_ssim")
 
 @dataclass(frozen=True)
 class Sweep:
-    """A Table 1 sweep as Hydra recorded it in the sweep folder's multirun.yaml: which variants it ran, with
-    which profile on which data. Nothing here is rebuilt from naming conventions."""
+    """A Table 1 sweep as Hydra recorded it in the sweep folder's multirun.yaml: which variants it ran with which
+    seeds, with which profile on which data. Each job's folder is <variant>/seed<n>; `seeds` is empty for a
+    sweep from before seeds were an axis, whose jobs are <variant>/."""
 
     runs_dir: Path
     ids: tuple[str, ...]
     profile: str | None = None
     data: str | None = None
+    seeds: tuple[int, ...] = ()
 
     @classmethod
     def read(cls, runs_dir: Path) -> Sweep:
         """The sweep in `runs_dir`; a folder without multirun.yaml (jobs copied by hand) is read as holding
-        Table 1's variants."""
+        Table 1's variants, with the seeds its folders show."""
         recorded = runs_dir / "multirun.yaml"
         if not recorded.is_file():
-            return cls(runs_dir, TABLE1_IDS)
+            seeds = {int(p.name.removeprefix("seed")) for p in runs_dir.glob("*/seed*") if p.name[4:].isdigit()}
+            return cls(runs_dir, TABLE1_IDS, seeds=tuple(sorted(seeds)))
         cfg = OmegaConf.load(recorded)
-        from_command_line = [o.split("=", 1)[1] for o in cfg.hydra.overrides.task if o.startswith("experiment=")]
+        swept = {**cfg.hydra.sweeper.params, **dict(o.split("=", 1) for o in cfg.hydra.overrides.task if "=" in o)}
         return cls(
             runs_dir,
-            experiment_ids(from_command_line[-1] if from_command_line else cfg.hydra.sweeper.params.experiment),
+            experiment_ids(swept["experiment"]),
             cfg.get("profile_name"),
             cfg.hydra.runtime.choices.get("data"),
+            _swept_values("seed", swept["seed"]) if "seed" in swept else (),
         )
 
     @classmethod
@@ -94,25 +107,63 @@ class Sweep:
         name = self.profile if self.data in (None, "synthetic") else f"{self.profile}-{self.data}"
         return Path("ablations") / "results" / name
 
+    def job_dir(self, exp_id: str, seed: int | None) -> Path:
+        return self.runs_dir / exp_id if seed is None else self.runs_dir / exp_id / f"seed{seed}"
+
+    @cached_property
+    def seed_results(self) -> dict[str, dict[int | None, RunResult | None]]:
+        """Every job's result record (None for a job that has not finished), per variant and seed, read once."""
+        seeds = self.seeds or (None,)
+        return {exp_id: {s: RunResult.read(self.job_dir(exp_id, s)) for s in seeds} for exp_id in self.ids}
+
+    def lead_seed(self, exp_id: str) -> int | None:
+        """The seed whose job stands for the variant where one job must (best checkpoint, curves): the first
+        that finished, else the first."""
+        jobs = self.seed_results[exp_id]
+        return next((s for s, r in jobs.items() if r and r.ok), next(iter(jobs)))
+
     @cached_property
     def results(self) -> dict[str, RunResult | None]:
-        """Each variant's result record (None for a job that has not finished), read once."""
-        return {exp_id: RunResult.read(self.runs_dir / exp_id) for exp_id in self.ids}
+        """Each variant's lead job's record."""
+        return {exp_id: self.seed_results[exp_id][self.lead_seed(exp_id)] for exp_id in self.ids}
 
     def finished(self) -> list[RunResult]:
-        return [r for r in self.results.values() if r and r.ok]
+        return [r for jobs in self.seed_results.values() for r in jobs.values() if r and r.ok]
+
+    def per_image_psnr(self) -> dict[str, np.ndarray]:
+        """Each variant's test PSNR per finished seed (rows) and test image (columns, in name order), for the
+        variants whose finished jobs all wrote their per-image scores."""
+        scores = {}
+        for exp_id, jobs in self.seed_results.items():
+            images = [read_test_images(self.job_dir(exp_id, s)) for s, r in jobs.items() if r and r.ok]
+            if images and all(images):
+                scores[exp_id] = np.array([[i[name]["psnr"] for name in sorted(i)] for i in images])
+        return scores
 
     def wandb_group(self) -> str | None:
         """The W&B group the variants' runs logged to, so that the table's run joins them."""
         return next((r.sweep_group for r in self.results.values() if r and r.sweep_group), None)
 
 
-def collect_rows(results: Mapping[str, RunResult | None], summaries: dict[str, VariantSummary]) -> list[Row]:
-    """One row per Table 1 variant, whether its job finished, failed or never ran."""
+def _swept_values(key: str, value: str) -> tuple[int, ...]:
+    """The values of a swept key as Hydra's sweeper reads it ('1,2,3', 'range(1,4)' or '1')."""
+    override = OverridesParser.create().parse_override(f"{key}={value}")
+    if override.is_sweep_override():
+        return tuple(int(v) for v in override.sweep_string_iterator())
+    return (int(override.get_value_element_as_str()),)
+
+
+def collect_rows(
+    seed_results: Mapping[str, Mapping[int | None, RunResult | None]], summaries: dict[str, VariantSummary]
+) -> list[Row]:
+    """One row per Table 1 variant, whether its jobs finished, failed or never ran: test scores are the mean
+    over the seeds that finished, everything else is the lead job's (Sweep.lead_seed)."""
     rows = []
     for exp_id, s in summaries.items():
         paper = s.paper
-        result = results.get(exp_id)
+        jobs = seed_results.get(exp_id, {})
+        finished = [r for r in jobs.values() if r and r.ok]
+        result = finished[0] if finished else next((r for r in jobs.values() if r), None)
         ok = result is not None and result.ok
         rows.append(
             Row(
@@ -122,8 +173,8 @@ def collect_rows(results: Mapping[str, RunResult | None], summaries: dict[str, V
                 trained_params=result.params if ok else None,
                 paper_params=paper["params"],
                 gflops=s.gflops,
-                psnr=result.test_score("psnr") if result else None,
-                ssim=result.test_score("ssim") if result else None,
+                psnr=_mean(finished, "psnr"),
+                ssim=_mean(finished, "ssim"),
                 paper_psnr=paper["psnr"],
                 paper_ssim=paper["ssim"],
                 blur_psnr=result.test_score("blur_psnr") if result else None,
@@ -134,17 +185,32 @@ def collect_rows(results: Mapping[str, RunResult | None], summaries: dict[str, V
                 paper_rank=0,
                 train_time_min=result.train_time_s / 60 if ok and result.train_time_s else None,
                 status=result.describe_status() if result else "missing",
-                other_scores=_other_scores(result) if ok else {},
+                other_scores=_other_scores(finished),
+                seeds=len(finished),
+                psnr_std=_std(finished, "psnr"),
+                ssim_std=_std(finished, "ssim"),
             )
         )
     _assign_ranks(rows)
     return rows
 
 
-def _other_scores(result: RunResult) -> dict[str, float]:
-    """The test metrics a sweep computed beyond the paper's PSNR and SSIM (and their blurry-input twins)."""
-    scores = {k.removeprefix("test/"): v for k, v in result.test.items() if k.startswith("test/")}
-    return {k: v for k, v in scores.items() if k not in PAPER_METRICS}
+def _mean(results: list[RunResult], metric: str) -> float | None:
+    values = [r.test_score(metric) for r in results if r.test_score(metric) is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _std(results: list[RunResult], metric: str) -> float | None:
+    """The spread over seeds (sample standard deviation); None with fewer than two seeds."""
+    values = [r.test_score(metric) for r in results if r.test_score(metric) is not None]
+    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
+def _other_scores(results: list[RunResult]) -> dict[str, float]:
+    """The test metrics a sweep computed beyond the paper's PSNR and SSIM (and their blurry-input twins), as
+    means over seeds."""
+    names = dict.fromkeys(k.removeprefix("test/") for r in results for k in r.test if k.startswith("test/"))
+    return {k: _mean(results, k) for k in names if k not in PAPER_METRICS}
 
 
 def _assign_ranks(rows: list[Row]) -> None:
@@ -181,7 +247,54 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
+def analyse_sweep(sweep: Sweep, rows: list[Row]) -> Significance | None:
+    """Seed spread, bootstrap intervals, paired per-image tests and rank stability over the variants whose jobs
+    wrote per-image scores (srnlab.significance); None when fewer than two did. Fills the rows' interval and
+    stability columns."""
+    scores = sweep.per_image_psnr()
+    if len(scores) < 2 or len({x.shape[1] for x in scores.values()}) > 1:
+        return None
+    paper = {r.id: r.paper_psnr for r in rows}
+    significance = analyse(scores, paper)
+    for row in rows:
+        stats = significance.variants.get(row.id)
+        if stats:
+            row.psnr_ci_low, row.psnr_ci_high = stats.ci_low, stats.ci_high
+            row.rank_stability = significance.rank_stability[row.id]
+    return significance
+
+
+def _pm(mean: float | None, std: float | None, spec: str) -> str:
+    return _fmt(mean, spec) + (f" ± {std:{spec}}" if std is not None else "")
+
+
+def significance_lines(significance: Significance | None, rows: list[Row]) -> list[str]:
+    """How to read the intervals and the pairs, under the table."""
+    rho = spearman(rows)
+    if significance is None:
+        return [f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}", "",
+                "No per-image test scores in this sweep (its jobs predate test_images.csv): no intervals or paired "
+                "tests."]  # fmt: skip
+    ci = significance.spearman_ci
+    interval = f" (95 % bootstrap interval {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
+    distinct = [p for p in significance.pairs if p.verdict != "not distinguishable"]
+    seeds = (
+        "One seed per variant: the intervals come from the test images only, not from training noise; run "
+        "`make reproduce-table1 SEEDS=3` to include it."
+        if significance.single_seed
+        else "PSNR is the mean ± standard deviation over seeds; the 95 % interval resamples seeds and test images."
+    )
+    return [
+        f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}{interval}",
+        "",
+        seeds,
+        f"Pairs: {len(distinct)} of {len(significance.pairs)} differ (paired Wilcoxon signed-rank test per test "
+        "image, Holm-corrected over all pairs, 5 %): pairs.csv, pairs.png. Rank stability: the share of bootstrap "
+        "resamples in which a variant keeps its rank.",
+    ]
+
+
+def format_markdown(rows: list[Row], results: list[RunResult], significance: Significance | None = None) -> str:
     others = list(dict.fromkeys(k for r in rows for k in r.other_scores))
     lines = [
         "# Table 1 reproduction",
@@ -191,25 +304,27 @@ def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
         "PSNR/SSIM: our test split, mean over images, 8-bit outputs, scikit-image SSIM; paper: GOPRO test set. "
         "params: the variant at the paper's width; trained params: at the profile's width.",
         "",
-        "| id | model | params | trained params | paper params | GFLOPs | PSNR | SSIM | paper PSNR | paper SSIM | "
-        "blurry input PSNR / SSIM | val PSNR first -> last | rank | paper rank | train min | "
-        + "".join(f"{k.replace('_', ' ')} | " for k in others)
-        + "status |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(others) + "---|",
+        "| id | model | params | trained params | paper params | GFLOPs | PSNR | PSNR 95 % CI | SSIM | paper PSNR | "
+        "paper SSIM | blurry input PSNR / SSIM | val PSNR first -> last | rank | rank stability | paper rank | "
+        "seeds | train min | " + "".join(f"{k.replace('_', ' ')} | " for k in others) + "status |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        + "---:|" * len(others)
+        + "---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.id} | {r.model} | {r.params:,} | {_fmt(r.trained_params, ',')} | {r.paper_params / 1e6:.2f}M | "
             f"{r.gflops:,.0f} | "
-            f"{_fmt(r.psnr, '.2f')} | {_fmt(r.ssim, '.4f')} | {r.paper_psnr:.2f} | {r.paper_ssim:.4f} | "
+            f"{_pm(r.psnr, r.psnr_std, '.2f')} | {_fmt(r.psnr_ci_low, '.2f')} - {_fmt(r.psnr_ci_high, '.2f')} | "
+            f"{_pm(r.ssim, r.ssim_std, '.4f')} | {r.paper_psnr:.2f} | {r.paper_ssim:.4f} | "
             f"{_fmt(r.blur_psnr, '.2f')} / {_fmt(r.blur_ssim, '.4f')} | "
             f"{_fmt(r.val_first_psnr, '.2f')} -> {_fmt(r.val_last_psnr, '.2f')} | "
-            f"{_fmt(r.rank, 'd')} | {r.paper_rank} | {_fmt(r.train_time_min, '.1f')} | "
+            f"{_fmt(r.rank, 'd')} | {_fmt(r.rank_stability, '.2f')} | {r.paper_rank} | {r.seeds} | "
+            f"{_fmt(r.train_time_min, '.1f')} | "
             + "".join(f"{_fmt(r.other_scores.get(k), '.4f')} | " for k in others)
             + f"{r.status} |"
         )
-    rho = spearman(rows)
-    lines += ["", f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}", ""]
+    lines += ["", *significance_lines(significance, rows), ""]
     return "\n".join(lines)
 
 
@@ -223,11 +338,14 @@ def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
         for r in rows:
             if value(r) is not None:
                 ax.scatter(r.params / 1e6, value(r), color="tab:blue" if "paper" in title else "tab:orange")
+                if "ours" in title and r.psnr_ci_low is not None:
+                    ax.errorbar(r.params / 1e6, r.psnr, yerr=[[r.psnr - r.psnr_ci_low], [r.psnr_ci_high - r.psnr]],
+                                color="tab:orange", capsize=3)  # fmt: skip
                 ax.annotate(r.model, (r.params / 1e6, value(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
         if baseline is not None:
             ax.axhline(baseline, color="gray", linestyle="--", label=f"blurry input {baseline:.2f} dB")
             ax.legend(loc="lower right")
-        ax.set_title(title)
+        ax.set_title(title + (" (bars: 95 % interval)" if "ours" in title and rows[0].psnr_ci_low else ""))
         ax.set_xlabel("parameters (M)")
         ax.set_ylabel("PSNR (dB)")
         ax.grid(alpha=0.3)
@@ -243,7 +361,8 @@ def plot_qualitative(sweep: Sweep, rows: list[Row], path: Path, crop: int = 128,
     finished = [(r, ckpt) for r, ckpt in ckpts if ckpt and Path(ckpt).exists()]
     if not finished:
         return False
-    blur, sharp = _test_crop(sweep.runs_dir / finished[0][0].id, crop)
+    lead = finished[0][0].id
+    blur, sharp = _test_crop(sweep.job_dir(lead, sweep.lead_seed(lead)), crop)
     panels = [("blurry input", blur, per_image_psnr(blur, sharp))]
     for row, ckpt in finished:
         module = load_module(ckpt, map_location="cpu", trust=trust)
@@ -278,18 +397,50 @@ def _test_crop(run_dir: Path, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
     return tuple(item[k][None, :, top : top + size, left : left + size] for k in ("blur", "sharp"))
 
 
+def plot_pairs(significance: Significance, rows: list[Row], path: Path) -> None:
+    """Variant x variant heat map of the mean per-image PSNR difference (row minus column); pairs the paired test
+    cannot tell apart are hatched."""
+    names = {r.id: r.model for r in rows}
+    ids = list(significance.variants)
+    diff = np.zeros((len(ids), len(ids)))
+    unclear = np.zeros_like(diff, dtype=bool)
+    for pair in significance.pairs:
+        i, j = ids.index(pair.a), ids.index(pair.b)
+        diff[i, j], diff[j, i] = pair.mean_diff, -pair.mean_diff
+        unclear[i, j] = unclear[j, i] = pair.verdict == "not distinguishable"
+    limit = max(float(np.abs(diff).max()), 1e-6)
+    size = max(4.5, 0.7 * len(ids))
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(diff, cmap="RdBu", vmin=-limit, vmax=limit)
+    for i, j in np.argwhere(~np.eye(len(ids), dtype=bool)):
+        color = "white" if abs(diff[i, j]) > 0.6 * limit else "black"
+        ax.text(j, i, f"{diff[i, j]:+.2f}", ha="center", va="center", fontsize=7, color=color)
+        if unclear[i, j]:
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.5", lw=0))
+    ax.set_xticks(range(len(ids)), [names[i] for i in ids], rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(ids)), [names[i] for i in ids], fontsize=8)
+    ax.set_title("PSNR of row minus column, mean over test images (dB)\nhatched: not distinguishable (Holm, 5 %)",
+                 fontsize=9)  # fmt: skip
+    fig.colorbar(image, ax=ax, shrink=0.8, label="dB")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def copy_curves(sweep: Sweep, out_dir: Path) -> None:
-    """Each variant's CSV training log next to the table, so the results folder stands on its own."""
+    """Each variant's CSV training log (its lead seed's) next to the table, so the results folder stands on its
+    own."""
     curves = out_dir / "curves"
     curves.mkdir(parents=True, exist_ok=True)
     for exp_id in sweep.ids:
-        src = sweep.runs_dir / exp_id / "csv" / "metrics.csv"
+        src = sweep.job_dir(exp_id, sweep.lead_seed(exp_id)) / "csv" / "metrics.csv"
         if src.exists():
             shutil.copyfile(src, curves / f"{exp_id}.csv")
 
 
-def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
-    """The table and both plots as one W&B run of the sweep's group (offline unless WANDB_MODE says otherwise)."""
+def log_to_wandb(rows: list[Row], out_dir: Path, group: str, pairs: list[dict[str, object]]) -> None:
+    """The table, the pairwise comparisons and the plots as one W&B run of the sweep's group (offline unless
+    WANDB_MODE says otherwise)."""
     import os
 
     import wandb
@@ -300,7 +451,9 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
         records = [r.record() for r in rows]
         columns = list(dict.fromkeys(k for rec in records for k in rec))
         run.log({"table1": wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
-        for name in ("psnr_vs_params", "qualitative"):
+        if pairs:
+            run.log({"pairs": wandb.Table(columns=list(pairs[0]), data=[list(p.values()) for p in pairs])})
+        for name in ("psnr_vs_params", "qualitative", "pairs"):
             if (out_dir / f"{name}.png").exists():
                 run.log({name: wandb.Image(str(out_dir / f"{name}.png"))})
     finally:
@@ -310,12 +463,17 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
 def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, trust: bool = False) -> list[Row]:
     """The table, CSV, plots and curves of a sweep in `out_dir`, and (with a group) the table as a W&B run."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = collect_rows(sweep.results, {i: summarize(i) for i in sweep.ids})
-    (out_dir / "table1.md").write_text(format_markdown(rows, sweep.finished()))
+    rows = collect_rows(sweep.seed_results, {i: summarize(i) for i in sweep.ids})
+    significance = analyse_sweep(sweep, rows)
+    (out_dir / "table1.md").write_text(format_markdown(rows, sweep.finished(), significance))
     write_csv(out_dir / "table1.csv", [r.record() for r in rows])
+    pairs = [p.record() for p in significance.pairs] if significance else []
+    if significance:
+        write_csv(out_dir / "pairs.csv", pairs)
+        plot_pairs(significance, rows, out_dir / "pairs.png")
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
     plot_qualitative(sweep, rows, out_dir / "qualitative.png", trust=trust)
     copy_curves(sweep, out_dir)
     if wandb_group:
-        log_to_wandb(rows, out_dir, wandb_group)
+        log_to_wandb(rows, out_dir, wandb_group, pairs)
     return rows

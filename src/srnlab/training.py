@@ -21,8 +21,8 @@ from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
-from srnlab.results import Budget, RunResult
-from srnlab.runfiles import is_launching_process, read_json
+from srnlab.results import TEST_IMAGES_FILE, Budget, RunResult
+from srnlab.runfiles import is_launching_process, read_json, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=not cfg.get("trust_checkpoint"))
         test = trainer.test(module, datamodule=datamodule, ckpt_path="best", weights_only=True)[0] if cfg.test else {}
+        if cfg.test and trainer.is_global_zero:
+            write_csv(output_dir / TEST_IMAGES_FILE, module.test_records)
     progress = read_json(output_dir / PROGRESS_FILE) or {}
     history = progress.get("val_history", [])
     return _identity(
@@ -163,7 +165,7 @@ def _identity(cfg: DictConfig, **outcome: Any) -> RunResult:
         width_mult=cfg.model.net.width_mult,
     )
     variant = OmegaConf.to_container(cfg.variant, resolve=True)
-    return RunResult(variant, budget, cfg.get("profile_name"), cfg.get("sweep_group"), **outcome)
+    return RunResult(variant, budget, cfg.get("profile_name"), cfg.get("sweep_group"), cfg.get("seed"), **outcome)
 
 
 def assign_job_gpu(cfg: DictConfig) -> None:
