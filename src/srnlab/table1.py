@@ -13,14 +13,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from scipy.stats import spearmanr
 
 from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
 from srnlab.errors import UserError
 from srnlab.lit.metrics import per_image_psnr, quantize
+from srnlab.plotting import variant_colors
 from srnlab.results import RunResult
-from srnlab.runfiles import write_csv
+from srnlab.runfiles import csv_columns, write_csv
 from srnlab.summary import VariantSummary, summarize
 from srnlab.weights import load_module
 
@@ -54,6 +55,10 @@ class Row:
 
 
 PAPER_METRICS = ("psnr", "ssim", "blur_psnr", "blur_ssim")
+TABLE_JOB_TYPE = "table"  # the W&B job type of the run that holds a sweep's table and pictures
+TABLE_KEY = "table1"  # the W&B key of that table
+MULTIRUN_FILE = "multirun.yaml"  # what Hydra records of a sweep in its folder
+PICTURES = ("psnr_vs_params", "qualitative")  # the pictures next to the table: <name>.png, W&B key <name>
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,23 @@ class Sweep:
     def read(cls, runs_dir: Path) -> Sweep:
         """The sweep in `runs_dir`; a folder without multirun.yaml (jobs copied by hand) is read as holding
         Table 1's variants."""
-        recorded = runs_dir / "multirun.yaml"
+        recorded = runs_dir / MULTIRUN_FILE
         if not recorded.is_file():
             return cls(runs_dir, TABLE1_IDS)
-        cfg = OmegaConf.load(recorded)
+        return cls._from_config(runs_dir, OmegaConf.load(recorded))
+
+    @classmethod
+    def configured(cls, overrides: list[str]) -> Sweep:
+        """The sweep `srn-train --config-name table1 <overrides>` writes (or wrote): as its folder recorded it,
+        or as composed where it has not run (its results may be committed while its folder is gone)."""
+        cfg = compose_config("table1", overrides)
+        runs_dir = Path(cfg.hydra.sweep.dir)
+        return cls.read(runs_dir) if (runs_dir / MULTIRUN_FILE).is_file() else cls._from_config(runs_dir, cfg)
+
+    @classmethod
+    def _from_config(cls, runs_dir: Path, cfg: DictConfig) -> Sweep:
+        """From the sweep's config with its `hydra` node: the experiments given on the command line, else the
+        swept list."""
         from_command_line = [o.split("=", 1)[1] for o in cfg.hydra.overrides.task if o.startswith("experiment=")]
         return cls(
             runs_dir,
@@ -81,11 +99,6 @@ class Sweep:
             cfg.get("profile_name"),
             cfg.hydra.runtime.choices.get("data"),
         )
-
-    @classmethod
-    def configured(cls, overrides: list[str]) -> Sweep:
-        """The sweep `srn-train --config-name table1 <overrides>` writes (or wrote)."""
-        return cls.read(Path(compose_config("table1", overrides).hydra.sweep.dir))
 
     def results_dir(self) -> Path:
         """ablations/results/<profile>, or <profile>-<data> for other data than the synthetic default."""
@@ -214,15 +227,17 @@ def format_markdown(rows: list[Row], results: list[RunResult]) -> str:
 
 
 def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
-    """Paper and ours side by side: absolute PSNRs differ (training budget, data), the ordering is the point."""
+    """Paper and ours side by side: absolute PSNRs differ (training budget, data), the ordering is the point.
+    Each variant has its colour of every figure and dashboard (srnlab.plotting)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
     panels = [(axes[0], "paper (GOPRO, 524k steps)", lambda r: r.paper_psnr, None)]
     blur = next((r.blur_psnr for r in rows if r.blur_psnr is not None), None)
     panels.append((axes[1], "ours (this sweep)", lambda r: r.psnr, blur))
+    colors = variant_colors(r.id for r in rows)
     for ax, title, value, baseline in panels:
         for r in rows:
             if value(r) is not None:
-                ax.scatter(r.params / 1e6, value(r), color="tab:blue" if "paper" in title else "tab:orange")
+                ax.scatter(r.params / 1e6, value(r), color=colors[r.id])
                 ax.annotate(r.model, (r.params / 1e6, value(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
         if baseline is not None:
             ax.axhline(baseline, color="gray", linestyle="--", label=f"blurry input {baseline:.2f} dB")
@@ -289,18 +304,19 @@ def copy_curves(sweep: Sweep, out_dir: Path) -> None:
 
 
 def log_to_wandb(rows: list[Row], out_dir: Path, group: str) -> None:
-    """The table and both plots as one W&B run of the sweep's group (offline unless WANDB_MODE says otherwise)."""
+    """The table (its columns named as in table1.csv) and both pictures as one W&B run of the sweep's group, job
+    type `table` (offline unless WANDB_MODE says otherwise)."""
     import os
 
     import wandb
 
     mode = os.environ.get("WANDB_MODE", "offline")
-    run = wandb.init(project="srnlab", group=group, job_type="table", name=group, dir=str(out_dir), mode=mode)
+    run = wandb.init(project="srnlab", group=group, job_type=TABLE_JOB_TYPE, name=group, dir=str(out_dir), mode=mode)
     try:
         records = [r.record() for r in rows]
-        columns = list(dict.fromkeys(k for rec in records for k in rec))
-        run.log({"table1": wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
-        for name in ("psnr_vs_params", "qualitative"):
+        columns = csv_columns(records)
+        run.log({TABLE_KEY: wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
+        for name in PICTURES:
             if (out_dir / f"{name}.png").exists():
                 run.log({name: wandb.Image(str(out_dir / f"{name}.png"))})
     finally:
