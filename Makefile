@@ -14,7 +14,7 @@ DATA_ROOT ?=
 LAUNCHER ?= basic
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint format params data bench-data bench-model learning-budget pretrained gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync clean
+.PHONY: help install test test-slow lint format params data bench-data bench-model learning-budget pretrained gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync wandb-dashboard clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ table1: $(STAMP) ## Rebuild the table and plots from an existing sweep (same var
 
 wandb-sync: $(STAMP) ## Upload every offline W&B run under logs/ and ablations/ (needs a network and `wandb login`)
 	find $(LOG_DIR) ablations -type d -name 'offline-run-*' -print0 | xargs -0 -r $(BIN)/wandb sync
+
+wandb-dashboard: $(STAMP) ## A sweep's W&B workspace and report (variables as table1): the spec, into its results folder; WANDB_MODE=online publishes
+	$(BIN)/srn-dashboard $(SWEEP) $(if $(RESULTS),--results $(RESULTS))
 
 clean: ## Remove generated data and logs (keeps .venv and committed results)
 	rm -rf data logs outputs multirun

@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SMALL_DATA = "data.synthesize.n_train=8 data.synthesize.n_test=3 data.synthesize.size=[96,128]"  # sweeps in tests
+
+
+def offline_env() -> dict[str, str]:
+    """This process's environment with W&B offline and quiet: no test may reach wandb.ai."""
+    return {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
 
 
 def run(module: str, *args: str, full_error: bool = False) -> subprocess.CompletedProcess:

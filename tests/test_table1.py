@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from cli import SMALL_DATA, offline_env
 from hydra.utils import instantiate
 from nbclient import NotebookClient
 
@@ -31,25 +31,6 @@ SPEC_PARAMS = {
     "ss": 2_731_619, "sc": 8_194_857, "wo_r": 2_731_619, "rnn": 3_026_787, "sr_flat": 2_638_119,
     "sr_rb": 2_638_119, "sr_ed": 3_764_195, "sr_edrb1": 2_214_115, "sr_edrb2": 2_989_155, "sr_edrb3": 3_764_195,
 }  # fmt: skip
-SMALL_DATA = "data.synthesize.n_train=8 data.synthesize.n_test=3 data.synthesize.size=[96,128]"
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-
-
-@pytest.fixture(scope="session")
-def smoke_sweep(tmp_path_factory) -> Path:
-    """The README's command with PROFILE=smoke, into a temporary log and results folder."""
-    tmp = tmp_path_factory.mktemp("table1")
-    results = tmp / "results"
-    proc = subprocess.run(
-        ["make", "-C", str(REPO), "reproduce-table1", "PROFILE=smoke", f"LOG_DIR={tmp}/logs", f"RESULTS={results}",
-         f"ARGS=paths.data_dir={tmp}/data {SMALL_DATA}"],
-        env=env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return results
 
 
 def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_sweep) -> None:
@@ -88,7 +69,7 @@ def test_an_interrupted_two_seed_sweep_finishes_the_rest_and_reports_seed_statis
     ]  # fmt: skip
     sweep = tmp_path / "table1" / "smoke-synthetic"
     first = sweep / "sr_edrb1" / "seed1" / "result.json"
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=offline_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -97,7 +78,7 @@ def test_an_interrupted_two_seed_sweep_finishes_the_rest_and_reports_seed_statis
     assert first.exists() and not (sweep / "ss" / "seed2" / "result.json").exists()
     first_mtime = first.stat().st_mtime
 
-    rerun = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(cmd, cwd=REPO, env=offline_env(), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert first.stat().st_mtime == first_mtime
     assert "sr_edrb1 already finished" in rerun.stderr + rerun.stdout

@@ -27,6 +27,12 @@ def experiment_path(name: str) -> str:
     return f"table1/{name}" if name in TABLE1_IDS else name
 
 
+def variant_order(variant_id: str) -> int:
+    """A variant's row in Table 1 (0 for the first), from the sweep's experiment list; any other variant sorts
+    after the table. W&B sorts runs by it (summary `variant/order`), so that charts list the rows as the paper."""
+    return TABLE1_IDS.index(variant_id) if variant_id in TABLE1_IDS else len(TABLE1_IDS)
+
+
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:
     """The config a command line with these overrides would get, with `hydra.*` resolvable."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

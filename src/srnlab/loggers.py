@@ -14,9 +14,13 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import CSVLogger, Logger
+from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.loggers.logger import rank_zero_experiment
+from torch import nn
+
+from srnlab.config import variant_order
+from srnlab.models.measure import count_parameters, full_width_parameters
 
 
 def variant_tags(cfg: DictConfig) -> list[str]:
@@ -61,6 +65,30 @@ def build_loggers(cfg: DictConfig, output_dir: Path) -> list[Logger]:
             }
         loggers.append(instantiate(logger_cfg, _convert_="all", _partial_=True)(**extra))
     return loggers
+
+
+def run_summary(cfg: DictConfig, net: nn.Module, train_time_s: float | None) -> dict[str, float]:
+    """What a dashboard compares variants by besides the test scores Lightning logs itself (`test/psnr`, ...):
+    the parameter counts named as in table1.csv (`params` at the paper's width, `trained_params` as trained),
+    the paper's scores, the variant's row of Table 1 (`variant/order`, to sort bars as the paper) and the
+    training time in minutes."""
+    paper = cfg.variant.get("paper") or {}
+    summary: dict[str, float] = {
+        "params": full_width_parameters(cfg.model.net),
+        "trained_params": count_parameters(net),
+        "variant/order": variant_order(cfg.variant.id),
+    }
+    summary |= {f"paper/{k}": float(paper[k]) for k in ("psnr", "ssim") if paper.get(k) is not None}
+    if train_time_s is not None:
+        summary["train/time_min"] = train_time_s / 60
+    return summary
+
+
+def log_summary(loggers: list[Logger], summary: dict[str, float]) -> None:
+    """Into the summary of every W&B run among `loggers` (call it on the global-zero process only)."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.summary.update(summary)
 
 
 @contextlib.contextmanager

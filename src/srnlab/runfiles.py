@@ -60,11 +60,17 @@ def read_json(path: Path) -> Any | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def csv_columns(records: list[dict[str, Any]]) -> list[str]:
+    """Every key of any record, in order of first appearance: the columns of `write_csv` (and of any copy of
+    the same records, such as a W&B table, that must read the same)."""
+    return list(dict.fromkeys(k for r in records for k in r))
+
+
 def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    """One row per record; the columns are every key of any record, in order of first appearance."""
+    """One row per record; the columns are `csv_columns(records)`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in records for k in r)))
+        writer = csv.DictWriter(f, fieldnames=csv_columns(records))
         writer.writeheader()
         writer.writerows(records)
 

@@ -15,14 +15,15 @@ import numpy as np
 import torch
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from scipy.stats import spearmanr
 
 from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
 from srnlab.errors import UserError
 from srnlab.lit.metrics import per_image_psnr, quantize
+from srnlab.plotting import variant_colors
 from srnlab.results import RunResult, read_test_images
-from srnlab.runfiles import write_csv
+from srnlab.runfiles import csv_columns, write_csv
 from srnlab.significance import Significance, analyse
 from srnlab.summary import VariantSummary, summarize
 from srnlab.weights import load_module
@@ -63,6 +64,11 @@ class Row:
 
 
 PAPER_METRICS = ("psnr", "ssim", "blur_psnr", "blur_ssim")
+TABLE_JOB_TYPE = "table"  # the W&B job type of the run that holds a sweep's table and pictures
+TABLE_KEY = "table1"  # the W&B key of that table
+PAIRS_KEY = "pairs"  # pairs.csv / pairs.png, and the W&B key of the pairwise comparisons
+MULTIRUN_FILE = "multirun.yaml"  # what Hydra records of a sweep in its folder
+PICTURES = ("psnr_vs_params", "qualitative")  # the pictures next to the table: <name>.png, W&B key <name>
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,24 @@ class Sweep:
     def read(cls, runs_dir: Path) -> Sweep:
         """The sweep in `runs_dir`; a folder without multirun.yaml (jobs copied by hand) is read as holding
         Table 1's variants, with the seeds its folders show."""
-        recorded = runs_dir / "multirun.yaml"
+        recorded = runs_dir / MULTIRUN_FILE
         if not recorded.is_file():
             seeds = {int(p.name.removeprefix("seed")) for p in runs_dir.glob("*/seed*") if p.name[4:].isdigit()}
             return cls(runs_dir, TABLE1_IDS, seeds=tuple(sorted(seeds)))
-        cfg = OmegaConf.load(recorded)
+        return cls._from_config(runs_dir, OmegaConf.load(recorded))
+
+    @classmethod
+    def configured(cls, overrides: list[str]) -> Sweep:
+        """The sweep `srn-train --config-name table1 <overrides>` writes (or wrote): as its folder recorded it,
+        or as composed where it has not run (its results may be committed while its folder is gone)."""
+        cfg = compose_config("table1", overrides)
+        runs_dir = Path(cfg.hydra.sweep.dir)
+        return cls.read(runs_dir) if (runs_dir / MULTIRUN_FILE).is_file() else cls._from_config(runs_dir, cfg)
+
+    @classmethod
+    def _from_config(cls, runs_dir: Path, cfg: DictConfig) -> Sweep:
+        """From the sweep's config with its `hydra` node: the experiments and seeds given on the command line,
+        else the swept lists."""
         swept = {**cfg.hydra.sweeper.params, **dict(o.split("=", 1) for o in cfg.hydra.overrides.task if "=" in o)}
         return cls(
             runs_dir,
@@ -94,11 +113,6 @@ class Sweep:
             cfg.hydra.runtime.choices.get("data"),
             _swept_values("seed", swept["seed"]) if "seed" in swept else (),
         )
-
-    @classmethod
-    def configured(cls, overrides: list[str]) -> Sweep:
-        """The sweep `srn-train --config-name table1 <overrides>` writes (or wrote)."""
-        return cls.read(Path(compose_config("table1", overrides).hydra.sweep.dir))
 
     def results_dir(self) -> Path:
         """ablations/results/<profile>, or <profile>-<data> for other data than the synthetic default."""
@@ -329,18 +343,20 @@ def format_markdown(rows: list[Row], results: list[RunResult], significance: Sig
 
 
 def plot_psnr_vs_params(rows: list[Row], path: Path) -> None:
-    """Paper and ours side by side: absolute PSNRs differ (training budget, data), the ordering is the point."""
+    """Paper and ours side by side: absolute PSNRs differ (training budget, data), the ordering is the point.
+    Each variant has its colour of every figure and dashboard (srnlab.plotting)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
     panels = [(axes[0], "paper (GOPRO, 524k steps)", lambda r: r.paper_psnr, None)]
     blur = next((r.blur_psnr for r in rows if r.blur_psnr is not None), None)
     panels.append((axes[1], "ours (this sweep)", lambda r: r.psnr, blur))
+    colors = variant_colors(r.id for r in rows)
     for ax, title, value, baseline in panels:
         for r in rows:
             if value(r) is not None:
-                ax.scatter(r.params / 1e6, value(r), color="tab:blue" if "paper" in title else "tab:orange")
+                ax.scatter(r.params / 1e6, value(r), color=colors[r.id])
                 if "ours" in title and r.psnr_ci_low is not None:
                     ax.errorbar(r.params / 1e6, r.psnr, yerr=[[r.psnr - r.psnr_ci_low], [r.psnr_ci_high - r.psnr]],
-                                color="tab:orange", capsize=3)  # fmt: skip
+                                color=colors[r.id], capsize=3)  # fmt: skip
                 ax.annotate(r.model, (r.params / 1e6, value(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
         if baseline is not None:
             ax.axhline(baseline, color="gray", linestyle="--", label=f"blurry input {baseline:.2f} dB")
@@ -439,21 +455,21 @@ def copy_curves(sweep: Sweep, out_dir: Path) -> None:
 
 
 def log_to_wandb(rows: list[Row], out_dir: Path, group: str, pairs: list[dict[str, object]]) -> None:
-    """The table, the pairwise comparisons and the plots as one W&B run of the sweep's group (offline unless
-    WANDB_MODE says otherwise)."""
+    """The table (its columns named as in table1.csv), the pairwise comparisons (as in pairs.csv) and the
+    pictures as one W&B run of the sweep's group, job type `table` (offline unless WANDB_MODE says otherwise)."""
     import os
 
     import wandb
 
     mode = os.environ.get("WANDB_MODE", "offline")
-    run = wandb.init(project="srnlab", group=group, job_type="table", name=group, dir=str(out_dir), mode=mode)
+    run = wandb.init(project="srnlab", group=group, job_type=TABLE_JOB_TYPE, name=group, dir=str(out_dir), mode=mode)
     try:
         records = [r.record() for r in rows]
-        columns = list(dict.fromkeys(k for rec in records for k in rec))
-        run.log({"table1": wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
+        columns = csv_columns(records)
+        run.log({TABLE_KEY: wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
         if pairs:
-            run.log({"pairs": wandb.Table(columns=list(pairs[0]), data=[list(p.values()) for p in pairs])})
-        for name in ("psnr_vs_params", "qualitative", "pairs"):
+            run.log({PAIRS_KEY: wandb.Table(columns=csv_columns(pairs), data=[list(p.values()) for p in pairs])})
+        for name in (*PICTURES, PAIRS_KEY):
             if (out_dir / f"{name}.png").exists():
                 run.log({name: wandb.Image(str(out_dir / f"{name}.png"))})
     finally:
@@ -469,8 +485,8 @@ def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, t
     write_csv(out_dir / "table1.csv", [r.record() for r in rows])
     pairs = [p.record() for p in significance.pairs] if significance else []
     if significance:
-        write_csv(out_dir / "pairs.csv", pairs)
-        plot_pairs(significance, rows, out_dir / "pairs.png")
+        write_csv(out_dir / f"{PAIRS_KEY}.csv", pairs)
+        plot_pairs(significance, rows, out_dir / f"{PAIRS_KEY}.png")
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
     plot_qualitative(sweep, rows, out_dir / "qualitative.png", trust=trust)
     copy_curves(sweep, out_dir)

@@ -18,7 +18,7 @@ from srnlab.checkpoints import UnreadableCheckpoint, check_variant
 from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import PROGRESS_FILE, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
-from srnlab.loggers import build_loggers, isolated_wandb
+from srnlab.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
 from srnlab.results import TEST_IMAGES_FILE, Budget, RunResult
@@ -139,7 +139,9 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
         test = trainer.test(module, datamodule=datamodule, ckpt_path="best", weights_only=True)[0] if cfg.test else {}
         if cfg.test and trainer.is_global_zero:
             write_csv(output_dir / TEST_IMAGES_FILE, module.test_records)
-    progress = read_json(output_dir / PROGRESS_FILE) or {}
+        progress = read_json(output_dir / PROGRESS_FILE) or {}
+        if trainer.is_global_zero:
+            log_summary(trainer.loggers, run_summary(cfg, module.net, progress.get("train_time_s")))
     history = progress.get("val_history", [])
     return _identity(
         cfg,

@@ -46,9 +46,10 @@ def iter_records(path: str | Path) -> Iterator[wandb_internal_pb2.Record]:
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
-    """Run metadata and history of one `offline-run-*` folder: id, group, job_type, tags, name, history rows."""
+    """Run metadata, history, summary and config of one `offline-run-*` folder: id, group, job_type, tags, name,
+    history rows, and the summary and config as the run left them (later updates replace earlier ones)."""
     (path,) = Path(run_dir).glob("run-*.wandb")
-    info: dict[str, Any] = {"history": []}
+    info: dict[str, Any] = {"history": [], "summary": {}, "config": {}}
     for record in iter_records(path):
         kind = record.WhichOneof("record_type")
         if kind == "run":
@@ -57,9 +58,17 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
                 id=run.run_id, group=run.run_group, job_type=run.job_type, name=run.display_name, tags=list(run.tags)
             )
         elif kind == "history":
-            row = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
-            info["history"].append(row)
+            info["history"].append(_items(record.history.item))
+        elif kind == "summary":
+            info["summary"].update(_items(record.summary.update))
+        elif kind == "config":
+            info["config"].update(_items(record.config.update))
     return info
+
+
+def _items(items: Any) -> dict[str, Any]:
+    """Key/value items of a record, nested keys joined by '/'."""
+    return {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in items}
 
 
 def find_runs(root: str | Path) -> list[Path]:
