@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from srnlab.config import compose_config, variant_order
 from srnlab.errors import UserError
 from srnlab.plotting import variant_colors
-from srnlab.table1 import MULTIRUN_FILE, PICTURES, TABLE_JOB_TYPE, TABLE_KEY, Sweep
+from srnlab.table1 import MULTIRUN_FILE, PAIRS_KEY, PICTURES, TABLE_JOB_TYPE, TABLE_KEY, Sweep
 
 SPEC_FILE = "wandb-dashboard.json"
 SPEC_VERSION = 1
@@ -227,6 +227,8 @@ def report_blocks(source: SweepSource, made: dict[str, str]) -> list[dict[str, A
             {"kind": "table", "title": "Table 1: ours and the paper's", "key": TABLE_KEY},
             _media("PSNR against parameters, the paper's and ours", [PICTURES[0]]),
             _media("one test crop through every variant", [PICTURES[1]]),
+            {"kind": "table", "title": "Every pair of variants, image by image (pairs.csv)", "key": PAIRS_KEY},
+            _media("row minus column, hatched where not distinguishable", [PAIRS_KEY]),
         ]},
         {"kind": "heading", "text": "Ours beside the paper's"},
         {"kind": "panels", "runs": "variants", "panels": table1_panels()},
