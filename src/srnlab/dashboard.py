@@ -79,7 +79,7 @@ class SweepSource:
         recorded = OmegaConf.load(recorded_file) if recorded_file.is_file() else None
         if recorded is not None:
             overrides = [*recorded.hydra.overrides.hydra, *recorded.hydra.overrides.task]
-        swept = ("experiment=",)  # a swept list (a,b,...) does not compose, and names no run
+        swept = ("experiment=", "seed=")  # a swept list (a,b,...) does not compose, and names no run
         composed = compose_config("table1", [o for o in overrides if not o.startswith(swept)])
         config = recorded if recorded is not None else composed
         return cls(sweep, results_dir, tuple(overrides), config, _sweep_runs(composed))
