@@ -131,10 +131,8 @@ class Sweep:
         return {exp_id: {s: RunResult.read(self.job_dir(exp_id, s)) for s in seeds} for exp_id in self.ids}
 
     def lead_seed(self, exp_id: str) -> int | None:
-        """The seed whose job stands for the variant where one job must (best checkpoint, curves): the first
-        that finished, else the first."""
-        jobs = self.seed_results[exp_id]
-        return next((s for s, r in jobs.items() if r and r.ok), next(iter(jobs)))
+        """The seed whose job stands for the variant where one job must (best checkpoint, curves)."""
+        return lead_seed(self.seed_results[exp_id])
 
     @cached_property
     def results(self) -> dict[str, RunResult | None]:
@@ -167,6 +165,14 @@ def _swept_values(key: str, value: str) -> tuple[int, ...]:
     return (int(override.get_value_element_as_str()),)
 
 
+def lead_seed(jobs: Mapping[int | None, RunResult | None]) -> int | None:
+    """Of one variant's jobs (seed -> record, None where none was written), the seed that stands for it: the
+    first that finished, else the first with a record (its failure is what the table shows), else the first."""
+    seeds = list(jobs)
+    with_record = [s for s in seeds if jobs[s]]
+    return next((s for s in with_record if jobs[s].ok), with_record[0] if with_record else seeds[0])
+
+
 def collect_rows(
     seed_results: Mapping[str, Mapping[int | None, RunResult | None]], summaries: dict[str, VariantSummary]
 ) -> list[Row]:
@@ -177,7 +183,7 @@ def collect_rows(
         paper = s.paper
         jobs = seed_results.get(exp_id, {})
         finished = [r for r in jobs.values() if r and r.ok]
-        result = finished[0] if finished else next((r for r in jobs.values() if r), None)
+        result = jobs[lead_seed(jobs)] if jobs else None
         ok = result is not None and result.ok
         rows.append(
             Row(
@@ -209,14 +215,18 @@ def collect_rows(
     return rows
 
 
+def _scores(results: list[RunResult], metric: str) -> list[float]:
+    return [v for v in (r.test_score(metric) for r in results) if v is not None]
+
+
 def _mean(results: list[RunResult], metric: str) -> float | None:
-    values = [r.test_score(metric) for r in results if r.test_score(metric) is not None]
+    values = _scores(results, metric)
     return float(np.mean(values)) if values else None
 
 
 def _std(results: list[RunResult], metric: str) -> float | None:
     """The spread over seeds (sample standard deviation); None with fewer than two seeds."""
-    values = [r.test_score(metric) for r in results if r.test_score(metric) is not None]
+    values = _scores(results, metric)
     return float(np.std(values, ddof=1)) if len(values) > 1 else None
 
 
@@ -236,7 +246,8 @@ def _assign_ranks(rows: list[Row]) -> None:
 
 
 def spearman(rows: list[Row]) -> float | None:
-    """Rank correlation between our PSNR column and the paper's, over the variants that finished."""
+    """Rank correlation between our PSNR column and the paper's, over the variants that finished: for sweeps
+    without per-image scores (otherwise srnlab.significance computes it, with its interval)."""
     scored = [r for r in rows if r.psnr is not None]
     if len(scored) < 3:
         return None
@@ -284,7 +295,7 @@ def _pm(mean: float | None, std: float | None, spec: str) -> str:
 
 def significance_lines(significance: Significance | None, rows: list[Row]) -> list[str]:
     """How to read the intervals and the pairs, under the table."""
-    rho = spearman(rows)
+    rho = spearman(rows) if significance is None else significance.spearman
     if significance is None:
         return [f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}", "",
                 "No per-image test scores in this sweep (its jobs predate test_images.csv): no intervals or paired "
