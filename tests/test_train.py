@@ -152,6 +152,19 @@ def test_killed_job_resumes_at_the_saved_step_with_the_same_lr(tmp_path, data_ov
     assert again.global_step == 30 and (out / "result.json").stat().st_mtime == mtime  # not retrained
 
 
+def test_last_checkpoint_is_the_newest_state_also_when_validation_did_not_improve(tmp_path, data_overrides) -> None:
+    """A run whose later validations never beat the first must still leave last.ckpt at its final step, or a
+    resume would go back to the best step and train the steps after it twice (Lightning 2.6's save_last
+    rewrites last.ckpt only together with a new best)."""
+    out = tmp_path / "job"
+    frozen = ["model.optimizer.lr=1e-30", "model/scheduler=constant"]  # fp32 weights stay: equal scores throughout
+    run_train(out, data_overrides, "trainer.max_steps=6", "logger=csv", "test=false", *frozen)
+    (best,) = (out / "checkpoints").glob("best-*.ckpt")
+    assert torch.load(best, map_location="cpu", weights_only=True)["global_step"] == 2
+    last = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert last["global_step"] == 6
+
+
 def test_ddp_cpu_smoke_run_reduces_metrics_across_processes(tmp_path, data_overrides) -> None:
     out = tmp_path / "ddp"
     result = run_train(out, data_overrides, "trainer=ddp_cpu", "logger=csv", "data.val_max_images=4")
