@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from srnlab.data.synth import SKIMAGE_SOURCES, BlurSynthesizer
+from srnlab.data.synth import SKIMAGE_SOURCES, BlurSynthesizer, Recipe, split_sources
 from srnlab.data.synth.render import Pose
 from srnlab.data.synth.sources import load_source
 from srnlab.image_io import read_image, to_tensor
@@ -80,7 +80,7 @@ def centroid_target(count: int, seed: int) -> tuple[float, float, float]:
     scenes drawn by the default synthesiser (camera motion only: the moving objects are left out)."""
     synthesizer = BlurSynthesizer(object_probability=0.0)
     rng = np.random.default_rng(seed)
-    names = [n for n in SKIMAGE_SOURCES if n in ("coffee", "motorcycle")]
+    _, names = split_sources(list(SKIMAGE_SOURCES), Recipe.n_train, Recipe.n_test)  # the default held-out photos
     offsets, blur_psnr, centroid_psnr = [], [], []
     for i in range(count):
         pair = synthesizer.render(load_source(None, names[i % len(names)]), rng)
@@ -120,9 +120,8 @@ def main() -> None:
     offset, blur, centroid = centroid_target(count=args.centroid_pairs, seed=args.seed)
     print(
         f"\nMiddle sub-frame vs the kernel's centroid (default synthesiser, camera motion, {args.centroid_pairs} "
-        f"pairs): offset "
-        f"{offset:.1%} of the path length; blurry input {blur:.2f} dB, a perfect deblurrer landing on the "
-        f"centroid {centroid:.2f} dB."
+        f"pairs): offset {offset:.1%} of the path length; blurry input {blur:.2f} dB, a perfect deblurrer "
+        f"landing on the centroid {centroid:.2f} dB."
     )
 
 
