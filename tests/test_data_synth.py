@@ -98,6 +98,16 @@ def test_sharp_is_the_source_warped_to_the_middle_pose(object_probability: float
         assert np.abs(pair.blur - frames.mean(axis=0)).max() > 0.05  # the object moves on its own
 
 
+@pytest.mark.parametrize(("acceleration", "jerk", "straight"), [(0.0, 0.0, True), (0.7, 0.0, False), (0.0, 0.5, False)])
+def test_acceleration_and_jerk_bend_the_camera_path(acceleration: float, jerk: float, straight: bool) -> None:
+    camera_only = {"rotation": 0.0, "zoom": 0.0, "object_probability": 0.0}
+    synth = BlurSynthesizer(size=(64, 80), acceleration=acceleration, jerk=jerk, **camera_only)
+    pair = synth.render(astronaut(), np.random.default_rng(5))
+    steps = np.diff([(pose.x, pose.y) for pose in pair.poses], axis=0)
+    deviation = np.abs(steps - steps[0]).max() / np.linalg.norm(steps[0])
+    assert bool(deviation < 1e-9) is straight, deviation  # equal steps: a straight line at constant speed
+
+
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     synthesize_dataset(tmp_path / "a", **SMALL)
     synthesize_dataset(tmp_path / "b", **SMALL)
@@ -163,6 +173,12 @@ def test_cli(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "x"), "--sources", str(tmp_path / "no_such_folder")])
     assert "no_such_folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "tiny"), "--size", "4", "4"])
+    assert exit_info.value.code == 2 and not (tmp_path / "tiny").exists()
+    assert capsys.readouterr().err == (
+        "srn-synth: error: BlurSynthesizer: size must be (height, width) of at least 8 pixels, got (4, 4).\n"
+    )
 
 
 def test_bad_parameters() -> None:
@@ -172,6 +188,8 @@ def test_bad_parameters() -> None:
         split_sources(["only"], 1, 1)
     with pytest.raises(ValueError, match="n_train"):
         Recipe(n_train=0, n_test=0)
+    with pytest.raises(ValueError, match=r"acceleration=-0\.1"):
+        BlurSynthesizer(acceleration=-0.1)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import fcntl
 import subprocess
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from cli import assert_one_line_error, run
 
@@ -107,3 +109,19 @@ def test_a_second_job_in_a_busy_folder_is_refused_and_names_the_holder(tmp_path,
                    f"hydra.run.dir={run_dir}")  # fmt: skip
     assert_one_line_error(proc, "srn-train", f"{run_dir} is in use by another job (PID 4242)", "hydra.run.dir")
     assert snapshot(run_dir / "checkpoints") == before
+
+
+def test_the_small_commands_name_their_own_output_option(tmp_path, smoke_checkpoint) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where a folder should go")
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), np.full((32, 48, 3), 128, np.uint8))
+    cases = {
+        "srn-deblur": ("srnlab.cli.deblur", str(photo), "--ckpt", str(smoke_checkpoint), "--out", f"{blocker}/out"),
+        "srn-export": ("srnlab.cli.export", str(smoke_checkpoint), "--out", f"{blocker}/model.safetensors"),
+        "srn-synth": ("srnlab.cli.synth", "--out", f"{blocker}/set", "--n-train", "2", "--n-test", "1"),
+    }
+    hints = {"srn-deblur": "--out <folder>", "srn-export": "--out <file>.safetensors", "srn-synth": "--out <folder>"}
+    for prog, (module, *args) in cases.items():
+        assert_one_line_error(run(module, *args), prog, f"cannot use {blocker}", hints[prog])
+    assert blocker.read_text() == "a file where a folder should go"

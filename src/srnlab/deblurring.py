@@ -15,6 +15,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from srnlab.checkpoints import read_hparams
+from srnlab.errors import UserError
 from srnlab.image_io import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
 from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
@@ -25,7 +26,7 @@ AUTO = "auto"
 DEFAULT_OVERLAP = 64
 
 
-class OptionError(ValueError):
+class OptionError(UserError, ValueError):
     """A tiling option that cannot work (the message names the option)."""
 
 

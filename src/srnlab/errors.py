@@ -22,6 +22,7 @@ USAGE_EXIT_CODE = 2
 FULL_ERROR = "HYDRA_FULL_ERROR"
 PATH_ERRORS = (PermissionError, FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
 UNTOUCHED = {".hydra", ".lock"}  # what a job folder holds before the job writes anything (plus Hydra's *.log)
+HYDRA_PATH_HINT = "paths.log_dir=<folder>"  # where srn-train and srn-eval write, so what to change
 
 
 class UserError(Exception):
@@ -32,10 +33,12 @@ class ConfigError(UserError, ValueError):
     """A config value that cannot work; the message names the option."""
 
 
-def user_message(error: BaseException) -> str | None:
-    """The one line to print for a user's mistake, or None for anything that deserves a traceback."""
+def user_message(error: BaseException, path_hint: str) -> str | None:
+    """The one line to print for a user's mistake, or None for anything that deserves a traceback.
+    `path_hint` is the command's own option that chooses where it writes (e.g. `--out <folder>`): a path it
+    cannot use is fixed there."""
     if isinstance(error, InstantiationException) and error.__cause__ is not None:
-        return user_message(error.__cause__)
+        return user_message(error.__cause__, path_hint)
     if isinstance(error, UserError | CompactHydraException):
         return one_line(str(error), error.__cause__)
     if isinstance(error, MissingMandatoryValue):
@@ -46,7 +49,7 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, PATH_ERRORS):
         if error.filename is None:
             return one_line(str(error))
-        return f"cannot use {error.filename}: {error.strerror}. Choose another path (e.g. paths.log_dir=<folder>)"
+        return f"cannot use {error.filename}: {error.strerror}. Choose another path (e.g. {path_hint})"
     return None
 
 
@@ -73,14 +76,14 @@ def exit_with(prog: str, message: str) -> None:
 
 
 @contextmanager
-def user_errors(prog: str, traceback: bool | None = None) -> Iterator[None]:
+def user_errors(prog: str, path_hint: str, traceback: bool | None = None) -> Iterator[None]:
     """Turn a user's mistake raised inside the block into `<prog>: error: ...` and exit code 2 (unless
-    `traceback`, by default HYDRA_FULL_ERROR=1)."""
+    `traceback`, by default HYDRA_FULL_ERROR=1). `path_hint`: see user_message."""
     wants_traceback = os.environ.get(FULL_ERROR) == "1" if traceback is None else traceback
     try:
         yield
     except Exception as error:
-        message = None if wants_traceback else user_message(error)
+        message = None if wants_traceback else user_message(error, path_hint)
         if message is None:
             raise
         exit_with(prog, message)
@@ -94,7 +97,7 @@ def run_hydra_app(prog: str, app: Callable[[], object]) -> None:
     previous = os.environ.get(FULL_ERROR)
     os.environ[FULL_ERROR] = "1"
     try:
-        with user_errors(prog, traceback=previous == "1"):
+        with user_errors(prog, HYDRA_PATH_HINT, traceback=previous == "1"):
             app()
     finally:
         if previous is None:

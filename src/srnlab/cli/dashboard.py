@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.runs is not None and args.overrides:
         parser.error("pass either --runs or the sweep's overrides, not both")
     offline = args.offline or os.environ.get("WANDB_MODE", "online") in OFFLINE_MODES
-    with user_errors("srn-dashboard"):
+    with user_errors("srn-dashboard", "--results <folder>"):
         sweep = Sweep.read(args.runs) if args.runs is not None else Sweep.configured(args.overrides)
         if args.results is None and sweep.profile is None:
             raise UserError(f"{sweep.runs_dir} has no {MULTIRUN_FILE} to name its results folder: pass --results")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from srnlab.checkpoints import CheckpointError
 from srnlab.cli import add_trust_option
-from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, OptionError, deblur_files
+from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, deblur_files
+from srnlab.errors import user_errors
 from srnlab.tiling import TILE_MULTIPLE
 
 
@@ -59,13 +59,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_trust_option(parser, "--ckpt")
     args = parser.parse_args(argv)
-    try:
+    with user_errors("srn-deblur", "--out <folder>"):
         written, failed = deblur_files(
             args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
             precision=args.precision, trust=args.trust_checkpoint,
         )  # fmt: skip
-    except (CheckpointError, FileNotFoundError, OptionError) as error:
-        parser.exit(2, f"srn-deblur: error: {error}\n")
     for path in written:
         print(path)
     if failed:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError, read_hparams
+from srnlab.checkpoints import WEIGHTS_SUFFIX, read_hparams
 from srnlab.cli import add_trust_option
+from srnlab.errors import UserError, user_errors
 from srnlab.weights import DTYPES, export_weights, load_module
 
 
@@ -18,14 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="weights dtype (default float16)")
     add_trust_option(parser, "CKPT")
     args = parser.parse_args(argv)
-    if args.out.suffix != WEIGHTS_SUFFIX:
-        parser.exit(2, f"srn-export: error: --out must end in {WEIGHTS_SUFFIX}, got {args.out}\n")
-    try:
+    with user_errors("srn-export", f"--out <file>{WEIGHTS_SUFFIX}"):
+        if args.out.suffix != WEIGHTS_SUFFIX:
+            raise UserError(f"--out must end in {WEIGHTS_SUFFIX}, got {args.out}")
         read_hparams(args.ckpt, trust=args.trust_checkpoint)
         module = load_module(args.ckpt, trust=args.trust_checkpoint)
-    except CheckpointError as error:
-        parser.exit(2, f"srn-export: error: {error}\n")
-    path = export_weights(module, args.out, DTYPES[args.dtype])
+        path = export_weights(module, args.out, DTYPES[args.dtype])
     print(f"{path}: {sum(p.numel() for p in module.net.parameters()):,} parameters as {args.dtype}")
 
 

@@ -7,7 +7,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError
+from srnlab.checkpoints import WEIGHTS_SUFFIX
+from srnlab.errors import UserError, user_errors
 from srnlab.models.measure import count_parameters
 from srnlab.release.importer import MODELS, import_release, save_imported
 
@@ -23,14 +24,12 @@ def main(argv: list[str] | None = None) -> None:
         "--out", type=Path, required=True, help=f"the .ckpt or {WEIGHTS_SUFFIX} to write (srn-eval, srn-deblur)"
     )
     args = parser.parse_args(argv)
-    if args.out.suffix not in (".ckpt", WEIGHTS_SUFFIX):
-        parser.exit(2, f"srn-import-tf: error: --out must end in .ckpt or {WEIGHTS_SUFFIX}, got {args.out}\n")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
+    with user_errors("srn-import-tf", "--out <file>.ckpt"):
+        if args.out.suffix not in (".ckpt", WEIGHTS_SUFFIX):
+            raise UserError(f"--out must end in .ckpt or {WEIGHTS_SUFFIX}, got {args.out}")
         module = import_release(args.prefix, args.model)
-    except CheckpointError as error:
-        parser.exit(2, f"srn-import-tf: error: {error}\n")
-    path = save_imported(module, args.out)
+        path = save_imported(module, args.out)
     print(
         f"{path}: the official '{args.model}' model, {count_parameters(module.net):,} parameters "
         f"(experiment=release/{args.model}). Deblur with: srn-deblur PHOTO --ckpt {path}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from srnlab.data.synth.dataset import synthesize_dataset
 from srnlab.data.synth.recipe import Recipe, read_recipe
+from srnlab.errors import user_errors
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -32,17 +33,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also train on the other sharp photos inside installed packages (the test photos stay the same)",
     )
     args = parser.parse_args(argv)
-    try:
+    with user_errors("srn-synth", "--out <folder>"):
         recipe = Recipe(args.n_train, args.n_test, args.seed, args.size, args.sources, args.extra_training_photos)
         if read_recipe(args.out) == recipe.to_json():
             print(f"{args.out} already holds this recipe; nothing to do.")
             return
         start = time.perf_counter()
         scores = synthesize_dataset(args.out, recipe, overwrite=True)
-    except (OSError, ValueError) as err:
-        parser.exit(2, f"srn-synth: error: {err}\n")
     values = sorted(scores.values())
     print(
         f"wrote {len(values)} pairs to {args.out} in {time.perf_counter() - start:.1f} s; PSNR(blur, sharp): "
         f"min {values[0]:.2f}, median {values[len(values) // 2]:.2f}, max {values[-1]:.2f} dB"
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.runs is not None and args.overrides:
         parser.error("pass either --runs or the sweep's overrides, not both")
-    with user_errors("srn-table1"):
+    with user_errors("srn-table1", "--out <folder>"):
         sweep = Sweep.read(args.runs) if args.runs is not None else Sweep.configured(args.overrides)
         if not sweep.runs_dir.is_dir():
             raise UserError(f"no sweep in {sweep.runs_dir}: run `make reproduce-table1` (or srn-train --config-name "

@@ -13,6 +13,7 @@ from typing import Any
 
 from srnlab.data.synth.render import BlurSynthesizer
 from srnlab.data.synth.sources import EXTRA_TRAINING_SOURCES, source_names
+from srnlab.errors import ConfigError
 
 GENERATOR_VERSION = 1  # bump whenever rendering changes, so that DataModules regenerate stale sets
 RECIPE_FILE = "recipe.json"
@@ -34,7 +35,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.n_train < 0 or self.n_test < 0 or self.n_train + self.n_test == 0:
-            raise ValueError(f"n_train={self.n_train}, n_test={self.n_test}: need non-negative counts, not both zero.")
+            raise ConfigError(f"n_train={self.n_train}, n_test={self.n_test}: need non-negative counts, not both zero.")
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
         if self.sources is not None:
             object.__setattr__(self, "sources", Path(self.sources).expanduser().resolve())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from srnlab.errors import ConfigError
 from srnlab.image_io import to_uint8
 
 GAMMA = 2.2  # the camera response GOPRO_Large's blur_gamma inverts
@@ -87,6 +88,10 @@ class BlurSynthesizer:
         object_probability: chance that a pair has an independently moving object.
         object_size: range of the object's semi-axes as fractions of the shorter image side.
         psnr_range: target band of PSNR(blur, sharp) in dB.
+        acceleration: spread of every path's t^2 term relative to its unit linear motion: bends and changes
+            of speed. It also moves the kernel's centroid away from the middle sub-frame (`sharp`).
+        jerk: spread of every path's t^3 term relative to its unit linear motion: S-shaped wobble.
+            Both 0 give straight paths at constant speed.
     """
 
     size: tuple[int, int] = (256, 320)
@@ -97,6 +102,8 @@ class BlurSynthesizer:
     object_probability: float = 0.5
     object_size: tuple[float, float] = (0.12, 0.3)
     psnr_range: tuple[float, float] = (21.0, 31.0)
+    acceleration: float = 0.7
+    jerk: float = 0.5
 
     def __post_init__(self) -> None:
         # configs and JSON hand over lists; store tuples so that recipes compare and hash reliably
@@ -105,15 +112,19 @@ class BlurSynthesizer:
         object.__setattr__(self, "psnr_range", tuple(float(v) for v in self.psnr_range))
         low, high = self.frames
         if min(self.size) < 8 or len(self.size) != 2:
-            raise ValueError(f"BlurSynthesizer: size must be (height, width) of at least 8 pixels, got {self.size}.")
+            raise ConfigError(f"BlurSynthesizer: size must be (height, width) of at least 8 pixels, got {self.size}.")
         if not 1 <= low <= high or not any(k % 2 for k in range(low, high + 1)):
-            raise ValueError(f"BlurSynthesizer: frames={self.frames} must be a range containing an odd count.")
+            raise ConfigError(f"BlurSynthesizer: frames={self.frames} must be a range containing an odd count.")
         if not 0 < self.path_length[0] <= self.path_length[1]:
-            raise ValueError(f"BlurSynthesizer: path_length={self.path_length} must be 0 < low <= high pixels.")
+            raise ConfigError(f"BlurSynthesizer: path_length={self.path_length} must be 0 < low <= high pixels.")
         if not 0 <= self.object_probability <= 1:
-            raise ValueError(f"BlurSynthesizer: object_probability={self.object_probability} must lie in [0, 1].")
+            raise ConfigError(f"BlurSynthesizer: object_probability={self.object_probability} must lie in [0, 1].")
         if not self.psnr_range[0] < self.psnr_range[1]:
-            raise ValueError(f"BlurSynthesizer: psnr_range={self.psnr_range} must be (low, high) with low < high.")
+            raise ConfigError(f"BlurSynthesizer: psnr_range={self.psnr_range} must be (low, high) with low < high.")
+        if self.acceleration < 0 or self.jerk < 0:
+            raise ConfigError(
+                f"BlurSynthesizer: acceleration={self.acceleration} and jerk={self.jerk} are spreads: 0 or more."
+            )
 
     @property
     def max_path_length(self) -> float:
@@ -165,17 +176,36 @@ class BlurSynthesizer:
         times = (np.arange(count) - count // 2) / max(count - 1, 1)  # in [-0.5, 0.5], exactly 0 at the middle
         length = _log_uniform(rng, *self.path_length)
         radius = math.hypot(height - 1, width - 1) / 2  # centre-to-corner distance
-        translation = length * _smooth_path(rng, times, 2)
-        rotation = length * self.rotation * rng.uniform() / radius * _smooth_path(rng, times, 1)[:, 0]
-        log_scale = length * self.zoom * rng.uniform() / radius * _smooth_path(rng, times, 1)[:, 0]
+        translation = length * self._smooth_path(rng, times, 2)
+        rotation = length * self.rotation * rng.uniform() / radius * self._smooth_path(rng, times, 1)[:, 0]
+        log_scale = length * self.zoom * rng.uniform() / radius * self._smooth_path(rng, times, 1)[:, 0]
         moving_object = None
         longest = length
         if rng.uniform() < self.object_probability:
             object_length = _log_uniform(rng, *self.path_length)
             longest = max(longest, object_length)
             mask = _ellipse_mask(self.size, self.object_size, rng)
-            moving_object = MovingObject(mask, object_length * _smooth_path(rng, times, 2))
+            moving_object = MovingObject(mask, object_length * self._smooth_path(rng, times, 2))
         return _Scene(source, centre, translation, rotation, log_scale, moving_object, self.max_path_length / longest)
+
+    def _smooth_path(self, rng: np.random.Generator, times: np.ndarray, dims: int) -> np.ndarray:
+        """A random cubic path through 0 at t=0, sampled at `times` (len(times) x dims).
+
+        A dominant linear motion in a random direction plus random curvature (`acceleration`, `jerk`), like a
+        hand-held camera over a few milliseconds. Normalised to unit path length over t in [-0.5, 0.5] (2-D)
+        or unit peak (1-D).
+        """
+        direction = rng.normal(size=dims)
+        direction /= np.linalg.norm(direction)
+        bend, wobble = rng.normal(0.0, self.acceleration, dims), rng.normal(0.0, self.jerk, dims)
+        coefficients = np.stack([direction, bend, wobble])
+
+        def at(t: np.ndarray) -> np.ndarray:
+            return np.stack([t, t**2, t**3], axis=1) @ coefficients
+
+        dense = at(np.linspace(-0.5, 0.5, 129))
+        size = np.linalg.norm(np.diff(dense, axis=0), axis=1).sum() if dims == 2 else np.abs(dense).max()
+        return at(times) / size
 
     def _fit_gain(self, scene: _Scene) -> SynthPair:
         """Scale the scene's motion by bisection until PSNR(blur, sharp) lies in `psnr_range`, or give up."""
@@ -230,24 +260,6 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return math.exp(rng.uniform(math.log(low), math.log(high)))
-
-
-def _smooth_path(rng: np.random.Generator, times: np.ndarray, dims: int) -> np.ndarray:
-    """A random cubic path through 0 at t=0, sampled at `times` (len(times) x dims).
-
-    A dominant linear motion in a random direction plus random curvature, like a hand-held camera over a
-    few milliseconds. Normalised to unit path length over t in [-0.5, 0.5] (2-D) or unit peak (1-D).
-    """
-    direction = rng.normal(size=dims)
-    direction /= np.linalg.norm(direction)
-    coefficients = np.stack([direction, rng.normal(0.0, 0.7, dims), rng.normal(0.0, 0.5, dims)])
-
-    def at(t: np.ndarray) -> np.ndarray:
-        return np.stack([t, t**2, t**3], axis=1) @ coefficients
-
-    dense = at(np.linspace(-0.5, 0.5, 129))
-    size = np.linalg.norm(np.diff(dense, axis=0), axis=1).sum() if dims == 2 else np.abs(dense).max()
-    return at(times) / size
 
 
 def _ellipse_mask(size: tuple[int, int], axes: tuple[float, float], rng: np.random.Generator) -> np.ndarray:

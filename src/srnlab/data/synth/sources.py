@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from srnlab.errors import ConfigError
 from srnlab.image_io import IMAGE_SUFFIXES, read_image
 
 
@@ -74,7 +75,7 @@ def _source_files(folder: Path) -> dict[str, Path]:
         if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
             name = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)
             if name in files:
-                raise ValueError(f"{path} and {files[name]} give the same sequence name {name!r}; rename one.")
+                raise ConfigError(f"{path} and {files[name]} give the same sequence name {name!r}; rename one.")
             files[name] = path
     return files
 
@@ -95,7 +96,7 @@ def split_sources(names: Sequence[str], n_train: int, n_test: int) -> tuple[list
     For scikit-image's photos this puts the busy motorcycle and coffee scenes in test.
     """
     if len(names) < 2:
-        raise ValueError(f"need at least 2 source photos for disjoint train and test scenes, got {len(names)}.")
+        raise ConfigError(f"need at least 2 source photos for disjoint train and test scenes, got {len(names)}.")
     ordered = sorted(names, key=lambda name: (zlib.crc32(name.encode()), name))
     n_test_sources = min(max(math.ceil(len(names) * n_test / max(n_train + n_test, 1)), 1), len(names) - 1)
     return sorted(ordered[n_test_sources:]), sorted(ordered[:n_test_sources])
