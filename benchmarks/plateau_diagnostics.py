@@ -101,7 +101,9 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="a trained network (.ckpt or .safetensors)")
     parser.add_argument("--pairs", type=int, default=24, help="pairs per split")
     parser.add_argument("--filter-sizes", type=int, nargs="+", default=[5, 11, 21])
-    parser.add_argument("--centroid-pairs", type=int, default=32, help="rendered pairs for the target's position")
+    parser.add_argument(
+        "--centroid-pairs", type=int, default=32, help="rendered pairs for the target's position (0: skip it)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     train, test = pairs(args.train, 60), pairs(args.test, args.pairs)
@@ -117,6 +119,8 @@ def main() -> None:
         for name, split in (("train", train[:: max(len(train) // args.pairs, 1)][: args.pairs]), ("test", test)):
             blur, gain = mean_margin(network_outputs(args.weights, split), split)
             print(f"| {args.weights.name} | {name} | {blur:.2f} dB | {gain:+.2f} dB |")
+    if args.centroid_pairs <= 0:
+        return
     offset, blur, centroid = centroid_target(count=args.centroid_pairs, seed=args.seed)
     print(
         f"\nMiddle sub-frame vs the kernel's centroid (default synthesiser, camera motion, {args.centroid_pairs} "
