@@ -76,7 +76,10 @@ step table1 "$LIMIT_TABLE" "$PY" -m srnlab.cli.train --config-name table1 \
 step precision-accuracy "$LIMIT_ACCURACY" "$PY" benchmarks/precision_accuracy.py "${ACCURACY_ARGS[@]}" "${DATA_ARGS[@]}"
 grep -E '^(\||bf16 - fp32|[a-z0-9_]+, profile)' "$WORK/precision-accuracy.log" > "$OUT/precision-accuracy.md"
 
-BEST=$(ls "$SWEEP"/table1/sr_edrb3/seed1/checkpoints/best-*.ckpt 2>/dev/null | head -n 1)
+# the best checkpoint of the job that stands for SR-EDRB3 in the table (table1.lead_seed), whichever seed it ran
+BEST=$("$PY" -c 'import sys; from pathlib import Path; from srnlab.table1 import Sweep
+job = Sweep.read(Path(sys.argv[1])).results.get("sr_edrb3")
+print(job.best_ckpt if job is not None and job.ok and job.best_ckpt else "")' "$SWEEP/table1" 2>/dev/null)
 if [[ -n $BEST ]]; then
     for precision in 32-true bf16-mixed; do
         step "eval-$precision" "$LIMIT_EVAL" "$PY" -m srnlab.cli.evaluate ckpt_path="$BEST" profile="$PROFILE" \
