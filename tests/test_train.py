@@ -23,7 +23,7 @@ from srnlab.results import Budget, RunResult, read_test_images
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
 from srnlab.table1 import Sweep, collect_rows
-from srnlab.training import train
+from srnlab.training import build_module, initialise_network, train
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -326,3 +326,25 @@ def test_the_result_record_round_trips_and_ignores_keys_it_does_not_know(tmp_pat
     assert result.test_score("psnr") == 23.2 and result.budget.describe().startswith("600 steps of batch 4 x 64x64")
     with pytest.raises(ValueError, match="status must be one of"):
         RunResult({"id": "ss"}, result.budget, status="done")
+
+
+def test_init_weights_fine_tunes_from_another_runs_network_with_a_fresh_schedule(tmp_path, data_overrides) -> None:
+    edrb1 = ("experiment=table1/sr_edrb1", "logger=csv", "test=false")
+    run_train(tmp_path / "first", data_overrides, *edrb1)
+    source = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    cfg = compose_config("train", smoke(tmp_path / "second", data_overrides, *edrb1, f"init_weights={source}"))
+    module = build_module(cfg)
+    initialise_network(cfg, module)
+    trained = torch.load(source, map_location="cpu", weights_only=True)["state_dict"]
+    for key, value in module.net.state_dict().items():
+        torch.testing.assert_close(value, trained[f"net.{key}"])
+
+    assert train(cfg).global_step == 4
+    with (tmp_path / "second" / "csv" / "metrics.csv").open() as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss")]
+    assert steps == [0, 1, 2, 3], "the fine-tuning run did not train its own schedule from step 0"
+
+    other = compose_config("train", smoke(tmp_path / "third", data_overrides, "experiment=table1/sr_edrb3",
+                                          f"init_weights={source}"))  # fmt: skip
+    with pytest.raises(CheckpointError, match="holds variant 'sr_edrb1'"):
+        initialise_network(other, build_module(other))

@@ -23,6 +23,7 @@ from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
 from srnlab.results import TEST_IMAGES_FILE, Budget, RunResult
 from srnlab.runfiles import is_launching_process, read_json, write_csv
+from srnlab.weights import load_module
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,19 @@ def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -
     return None
 
 
+def initialise_network(cfg: DictConfig, module: DeblurModule) -> None:
+    """Fine-tuning (`init_weights`): the network starts from another run's weights of the same variant, while
+    the optimiser, the schedule and the step count start afresh, so a new recipe or new data gets its whole
+    schedule. Called only for a job that does not resume: one that resumes has moved on from these weights."""
+    path = cfg.get("init_weights")
+    if not path:
+        return
+    trust = bool(cfg.get("trust_checkpoint", False))
+    check_variant(path, module.hparams.net, trust=trust)
+    module.net.load_state_dict(load_module(path, trust=trust).net.state_dict())
+    log.info("network initialised from %s (fresh optimiser and schedule)", path)
+
+
 def own_checkpoints(folder: Path) -> list[Path]:
     """A job's checkpoints in resume order: last.ckpt, then the others newest first."""
     others = sorted((p for p in folder.glob("*.ckpt") if p.name != "last.ckpt"), key=lambda p: -p.stat().st_mtime)
@@ -122,6 +136,8 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
     module = build_module(cfg)
     log.info(describe_variant(cfg, module.net))
     ckpt_path = resume_checkpoint(cfg, output_dir, module)
+    if ckpt_path is None:
+        initialise_network(cfg, module)
     if is_launching_process():
         datamodule.prepare_data()
     datamodule.setup("fit")  # data mistakes surface here, before any logger or checkpoint writes a file
