@@ -1,0 +1,83 @@
+"""Probe sets that isolate blind deblurring (docs/learning-budget.md, "How fast blindness is learned").
+
+Each set re-blurs the sharp frames of an existing synthetic set with a straight, constant-speed line kernel of
+one length, whose direction is one of N equally spaced angles (`--directions N`; 1 is a single known kernel)
+or any angle (`--directions 0`). Photos, crops, splits and file layout stay those of the source set, so
+between two probe sets only the number of kernels the network must tell apart changes. Train on one with
+`srn-train experiment=pretrained data=gopro data.root=<out> ...`, and fit its best linear filter with
+`benchmarks/plateau_diagnostics.py --train <out>/train --test <out>/test`. Run:
+`python benchmarks/kernel_families.py data/synthetic-pretrained data/directions4 --directions 4`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+KERNEL_SIZE = 21  # holds a line of up to 21 px at any angle
+SUPERSAMPLE = 4
+
+
+def line_kernel(length: float, angle: float) -> np.ndarray:
+    """A KERNEL_SIZE^2 kernel of a straight motion `length` px long at `angle` degrees, summing to 1.
+
+    The line is drawn on a grid SUPERSAMPLE times finer (odd, so its centre is a pixel) and area-averaged
+    down, so that directions off the pixel axes get the same anti-aliased length as those on them."""
+    fine = SUPERSAMPLE * (KERNEL_SIZE - 1) + 1
+    canvas = np.zeros((fine, fine), np.float32)
+    centre = (fine - 1) / 2
+    reach = SUPERSAMPLE * (length - 1) / 2
+    dx, dy = reach * math.cos(math.radians(angle)), reach * math.sin(math.radians(angle))
+    for t in np.linspace(-1.0, 1.0, 200):
+        canvas[round(centre + t * dy), round(centre + t * dx)] = 1.0
+    kernel = cv2.resize(canvas, (KERNEL_SIZE, KERNEL_SIZE), interpolation=cv2.INTER_AREA)
+    return kernel / kernel.sum()
+
+
+def draw_angle(rng: np.random.Generator, directions: int) -> float:
+    """One of `directions` angles spaced evenly over 180 degrees, or any angle when `directions` is 0."""
+    if directions == 0:
+        return float(rng.uniform(0.0, 180.0))
+    return 180.0 / directions * int(rng.integers(directions))
+
+
+def write_family(source: Path, out: Path, directions: int, length: float, seed: int) -> int:
+    """Re-blur every sharp frame of the GOPRO-layout set `source` into `out`; returns the number of pairs."""
+    sharps = sorted(source.glob("*/*/sharp/*.png"))
+    if not sharps:
+        raise SystemExit(f"{source}: no <split>/<sequence>/sharp/*.png frames; generate the set first (srn-synth).")
+    if out.exists():
+        raise SystemExit(f"{out} exists: choose a new folder, so that no set is mixed with another.")
+    rng = np.random.default_rng(seed)
+    for sharp_path in sharps:
+        sharp = cv2.imread(str(sharp_path)).astype(np.float32)
+        kernel = line_kernel(length, draw_angle(rng, directions))
+        blur = cv2.filter2D(sharp, -1, kernel, borderType=cv2.BORDER_REFLECT)
+        sequence = out / sharp_path.relative_to(source).parent.parent
+        for kind, image in (("sharp", sharp), ("blur", blur)):
+            (sequence / kind).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(sequence / kind / sharp_path.name), np.clip(np.rint(image), 0, 255).astype(np.uint8))
+    return len(sharps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, help="a synthetic set (GOPRO layout) whose sharp frames are re-blurred")
+    parser.add_argument("out", type=Path, help="the new set's folder (must not exist)")
+    parser.add_argument("--directions", type=int, default=4, help="N evenly spaced directions; 0: any direction")
+    parser.add_argument("--length", type=float, default=11.0, help="the line's length in pixels (default 11)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.directions < 0 or not 1 <= args.length <= KERNEL_SIZE:
+        parser.error(f"--directions must be 0 or more and --length between 1 and {KERNEL_SIZE} px")
+    count = write_family(args.source, args.out, args.directions, args.length, args.seed)
+    family = "any direction" if args.directions == 0 else f"{args.directions} direction(s)"
+    print(f"wrote {count} pairs to {args.out}: {args.length:g}-px lines, {family}")
+
+
+if __name__ == "__main__":
+    main()
