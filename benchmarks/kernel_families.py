@@ -1,9 +1,10 @@
 """Probe sets that isolate blind deblurring (docs/learning-budget.md, "How fast blindness is learned").
 
-Each set re-blurs the sharp frames of an existing synthetic set with a straight, constant-speed line kernel of
-one length, whose direction is one of N equally spaced angles (`--directions N`; 1 is a single known kernel)
-or any angle (`--directions 0`). Photos, crops, splits and file layout stay those of the source set, so
-between two probe sets only the number of kernels the network must tell apart changes. Train on one with
+Each set re-blurs the sharp frames of an existing synthetic set with a straight, constant-speed line kernel
+whose direction is one of N equally spaced angles (`--directions N`; 1 is a single direction) or any angle
+(`--directions 0`), and whose length is one value (`--length 11`) or drawn log-uniformly from a range
+(`--length 5 21`). Photos, crops, splits and file layout stay those of the source set, so between two probe
+sets only the family of kernels the network must tell apart changes. Train on one with
 `srn-train experiment=pretrained data=gopro data.root=<out> ...`, and fit its best linear filter with
 `benchmarks/plateau_diagnostics.py --train <out>/train --test <out>/test`. Run:
 `python benchmarks/kernel_families.py data/synthetic-pretrained data/directions4 --directions 4`.
@@ -45,7 +46,13 @@ def draw_angle(rng: np.random.Generator, directions: int) -> float:
     return 180.0 / directions * int(rng.integers(directions))
 
 
-def write_family(source: Path, out: Path, directions: int, length: float, seed: int) -> int:
+def draw_length(rng: np.random.Generator, lengths: tuple[float, float]) -> float:
+    """The one length, or one drawn log-uniformly from the range (as the synthesiser draws its paths)."""
+    low, high = lengths
+    return low if low == high else math.exp(rng.uniform(math.log(low), math.log(high)))
+
+
+def write_family(source: Path, out: Path, directions: int, lengths: tuple[float, float], seed: int) -> int:
     """Re-blur every sharp frame of the GOPRO-layout set `source` into `out`; returns the number of pairs."""
     sharps = sorted(source.glob("*/*/sharp/*.png"))
     if not sharps:
@@ -55,7 +62,8 @@ def write_family(source: Path, out: Path, directions: int, length: float, seed: 
     rng = np.random.default_rng(seed)
     for sharp_path in sharps:
         sharp = cv2.imread(str(sharp_path)).astype(np.float32)
-        kernel = line_kernel(length, draw_angle(rng, directions))
+        angle = draw_angle(rng, directions)
+        kernel = line_kernel(draw_length(rng, lengths), angle)
         blur = cv2.filter2D(sharp, -1, kernel, borderType=cv2.BORDER_REFLECT)
         sequence = out / sharp_path.relative_to(source).parent.parent
         for kind, image in (("sharp", sharp), ("blur", blur)):
@@ -69,14 +77,18 @@ def main() -> None:
     parser.add_argument("source", type=Path, help="a synthetic set (GOPRO layout) whose sharp frames are re-blurred")
     parser.add_argument("out", type=Path, help="the new set's folder (must not exist)")
     parser.add_argument("--directions", type=int, default=4, help="N evenly spaced directions; 0: any direction")
-    parser.add_argument("--length", type=float, default=11.0, help="the line's length in pixels (default 11)")
+    parser.add_argument(
+        "--length", type=float, nargs="+", default=[11.0], help="the line's length in px, or a range LOW HIGH"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.directions < 0 or not 1 <= args.length <= KERNEL_SIZE:
-        parser.error(f"--directions must be 0 or more and --length between 1 and {KERNEL_SIZE} px")
-    count = write_family(args.source, args.out, args.directions, args.length, args.seed)
+    lengths = (args.length[0], args.length[-1])
+    if args.directions < 0 or len(args.length) > 2 or not 1 <= lengths[0] <= lengths[1] <= KERNEL_SIZE:
+        parser.error(f"--directions must be 0 or more, --length one or two values from 1 to {KERNEL_SIZE} px")
+    count = write_family(args.source, args.out, args.directions, lengths, args.seed)
     family = "any direction" if args.directions == 0 else f"{args.directions} direction(s)"
-    print(f"wrote {count} pairs to {args.out}: {args.length:g}-px lines, {family}")
+    span = f"{lengths[0]:g}" if lengths[0] == lengths[1] else f"{lengths[0]:g}-{lengths[1]:g}"
+    print(f"wrote {count} pairs to {args.out}: {span}-px lines, {family}")
 
 
 if __name__ == "__main__":

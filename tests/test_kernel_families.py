@@ -35,7 +35,7 @@ def test_a_set_holds_the_source_frames_blurred_by_one_of_the_allowed_kernels(tmp
             folder = source / split / sequence / "sharp"
             folder.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(folder / f"{k:06d}.png"), rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
-    assert families.write_family(source, tmp_path / "two", directions=2, length=7.0, seed=0) == 6
+    assert families.write_family(source, tmp_path / "two", directions=2, lengths=(7.0, 7.0), seed=0) == 6
     used = set()
     for sharp_path in sorted((tmp_path / "two").glob("*/*/sharp/*.png")):
         sharp = cv2.imread(str(sharp_path)).astype(np.float32)
@@ -51,4 +51,13 @@ def test_a_set_holds_the_source_frames_blurred_by_one_of_the_allowed_kernels(tmp
         used.add(angle)
     assert used == {0.0, 90.0}
     with pytest.raises(SystemExit, match="exists"):
-        families.write_family(source, tmp_path / "two", directions=2, length=7.0, seed=0)
+        families.write_family(source, tmp_path / "two", directions=2, lengths=(7.0, 7.0), seed=0)
+
+
+def test_lengths_are_one_value_or_log_uniform_over_the_range():
+    rng = np.random.default_rng(0)
+    assert families.draw_length(rng, (11.0, 11.0)) == 11.0
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state  # a fixed length draws nothing
+    drawn = np.array([families.draw_length(rng, (4.0, 16.0)) for _ in range(4000)])
+    assert drawn.min() >= 4.0 and drawn.max() <= 16.0
+    assert np.mean(drawn < 8.0) == pytest.approx(0.5, abs=0.03)  # 8 is the range's geometric middle
