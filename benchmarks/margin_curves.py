@@ -42,7 +42,7 @@ def table(curves: dict[str, dict[int, float]]) -> str:
 
 
 def plot(curves: dict[str, dict[int, float]], path: Path, title: str) -> None:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     for i, (label, curve) in enumerate(curves.items()):
         steps = sorted(curve)
         ax.plot(steps, [curve[s] for s in steps], marker="o", ms=3, color=f"C{i}", label=label)
@@ -51,7 +51,7 @@ def plot(curves: dict[str, dict[int, float]], path: Path, title: str) -> None:
     ax.set_ylabel("validation margin over the blurry input (dB)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the curves
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
