@@ -1,4 +1,4 @@
-"""Probe sets that isolate blind deblurring (docs/learning-budget.md, "How fast blindness is learned").
+"""Probe sets that isolate blind deblurring (docs/learning-budget.md, "What is hard: the blur's length").
 
 Each set re-blurs the sharp frames of an existing synthetic set with a straight, constant-speed line kernel
 whose direction is one of N equally spaced angles (`--directions N`; 1 is a single direction) or any angle
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from srnlab.data.synth.render import log_uniform
 
 KERNEL_SIZE = 21  # holds a line of up to 21 px at any angle
 SUPERSAMPLE = 4
@@ -49,7 +51,7 @@ def draw_angle(rng: np.random.Generator, directions: int) -> float:
 def draw_length(rng: np.random.Generator, lengths: tuple[float, float]) -> float:
     """The one length, or one drawn log-uniformly from the range (as the synthesiser draws its paths)."""
     low, high = lengths
-    return low if low == high else math.exp(rng.uniform(math.log(low), math.log(high)))
+    return low if low == high else log_uniform(rng, low, high)
 
 
 def write_family(source: Path, out: Path, directions: int, lengths: tuple[float, float], seed: int) -> int:

@@ -9,7 +9,6 @@ history. Run:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import matplotlib
@@ -18,17 +17,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from srnlab.lit.callbacks import PROGRESS_FILE
+from srnlab.runfiles import read_json
 
 MILESTONES = (500, 1000, 2000)  # steps the table reports, where a run reached them
 
 
 def margins(run: Path) -> dict[int, float]:
     """Step -> validation PSNR minus the blurry input's, from the run's progress.json."""
-    path = run / PROGRESS_FILE
-    if not path.is_file():
-        raise SystemExit(f"{path}: not found; pass the folder of an srn-train run (hydra.run.dir)")
-    history = json.loads(path.read_text())["val_history"]
-    return {int(h["step"]): h["val/psnr"] - h["val/blur_psnr"] for h in history}
+    progress = read_json(run / PROGRESS_FILE)
+    if progress is None:
+        raise SystemExit(f"{run / PROGRESS_FILE}: not found; pass the folder of an srn-train run (hydra.run.dir)")
+    return {int(h["step"]): h["val/psnr"] - h["val/blur_psnr"] for h in progress["val_history"]}
 
 
 def table(curves: dict[str, dict[int, float]]) -> str:

@@ -174,7 +174,7 @@ class BlurSynthesizer:
         counts = [k for k in range(self.frames[0], self.frames[1] + 1) if k % 2]
         count = int(rng.choice(counts))
         times = (np.arange(count) - count // 2) / max(count - 1, 1)  # in [-0.5, 0.5], exactly 0 at the middle
-        length = _log_uniform(rng, *self.path_length)
+        length = log_uniform(rng, *self.path_length)
         radius = math.hypot(height - 1, width - 1) / 2  # centre-to-corner distance
         translation = length * self._smooth_path(rng, times, 2)
         rotation = length * self.rotation * rng.uniform() / radius * self._smooth_path(rng, times, 1)[:, 0]
@@ -182,7 +182,7 @@ class BlurSynthesizer:
         moving_object = None
         longest = length
         if rng.uniform() < self.object_probability:
-            object_length = _log_uniform(rng, *self.path_length)
+            object_length = log_uniform(rng, *self.path_length)
             longest = max(longest, object_length)
             mask = _ellipse_mask(self.size, self.object_size, rng)
             moving_object = MovingObject(mask, object_length * self._smooth_path(rng, times, 2))
@@ -258,7 +258,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """A value spread evenly over scales (each doubling as likely), as blur lengths and photo scales are."""
     return math.exp(rng.uniform(math.log(low), math.log(high)))
 
 
@@ -279,7 +280,7 @@ def _rescale(source: np.ndarray, min_height: int, min_width: int, rng: np.random
     """
     height, width = source.shape[:2]
     fit = max(min_height / height, min_width / width)
-    scale = fit if fit >= 1 else _log_uniform(rng, fit, 1.0)
+    scale = fit if fit >= 1 else log_uniform(rng, fit, 1.0)
     if scale == 1:
         return source
     new_size = (max(min_width, round(width * scale)), max(min_height, round(height * scale)))
