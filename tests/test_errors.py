@@ -13,6 +13,7 @@ from cli import assert_one_line_error, run
 
 from srnlab.config import compose_config
 from srnlab.data.datamodule import DeblurDataModule
+from srnlab.errors import user_message
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,80]"]
 
@@ -85,7 +86,7 @@ def test_an_output_folder_that_cannot_be_written_is_named(tmp_path, data_root) -
     blocker = tmp_path / "a-file"
     blocker.write_text("a file where a folder should go")
     proc = run("srnlab.cli.train", "profile=smoke", f"data.root={data_root}", *SMALL, f"hydra.run.dir={blocker}/run")
-    assert_one_line_error(proc, "srn-train", f"cannot use {blocker}")
+    assert_one_line_error(proc, "srn-train", f"cannot use {blocker}", f"{blocker} is a file, not a folder")
     assert blocker.read_text() == "a file where a folder should go"
 
 
@@ -123,5 +124,18 @@ def test_the_small_commands_name_their_own_output_option(tmp_path, smoke_checkpo
     }
     hints = {"srn-deblur": "--out <folder>", "srn-export": "--out <file>.safetensors", "srn-synth": "--out <folder>"}
     for prog, (module, *args) in cases.items():
-        assert_one_line_error(run(module, *args), prog, f"cannot use {blocker}", hints[prog])
+        assert_one_line_error(run(module, *args), prog, f"{blocker} is a file, not a folder", hints[prog])
     assert blocker.read_text() == "a file where a folder should go"
+
+
+def test_a_path_error_says_which_file_is_in_the_way(tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for error in (
+        FileExistsError(17, "File exists", str(blocker)),
+        NotADirectoryError(20, "Not a directory", str(blocker / "deep" / "out")),
+    ):
+        expected = f"cannot use {error.filename}: {blocker} is a file, not a folder. Choose another path"
+        assert user_message(error, "--out <folder>") == f"{expected} (e.g. --out <folder>)"
+    denied = user_message(PermissionError(13, "Permission denied", str(tmp_path / "x")), "--out <folder>")
+    assert denied == f"cannot use {tmp_path / 'x'}: Permission denied. Choose another path (e.g. --out <folder>)"

@@ -49,8 +49,18 @@ def user_message(error: BaseException, path_hint: str) -> str | None:
     if isinstance(error, PATH_ERRORS):
         if error.filename is None:
             return one_line(str(error))
-        return f"cannot use {error.filename}: {error.strerror}. Choose another path (e.g. {path_hint})"
+        return f"cannot use {error.filename}: {path_problem(error)}. Choose another path (e.g. {path_hint})"
     return None
+
+
+def path_problem(error: OSError) -> str:
+    """What is wrong with the path, in words: the OS says "File exists" or "Not a directory" when a file
+    stands where a folder should go, which does not say which file."""
+    if isinstance(error, FileExistsError | NotADirectoryError):
+        blocker = next((p for p in (Path(error.filename), *Path(error.filename).parents) if p.is_file()), None)
+        if blocker is not None:
+            return f"{blocker} is a file, not a folder"
+    return str(error.strerror)
 
 
 def one_line(text: str, cause: BaseException | None = None) -> str:
