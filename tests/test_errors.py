@@ -124,7 +124,8 @@ def test_the_small_commands_name_their_own_output_option(tmp_path, smoke_checkpo
     }
     hints = {"srn-deblur": "--out <folder>", "srn-export": "--out <file>.safetensors", "srn-synth": "--out <folder>"}
     for prog, (module, *args) in cases.items():
-        assert_one_line_error(run(module, *args), prog, f"{blocker} is a file, not a folder", hints[prog])
+        proc = run(module, *args)
+        assert_one_line_error(proc, prog, f"cannot use {blocker}", f"{blocker} is a file, not a folder", hints[prog])
     assert blocker.read_text() == "a file where a folder should go"
 
 

@@ -57,7 +57,8 @@ def path_problem(error: OSError) -> str:
     """What is wrong with the path, in words: the OS says "File exists" or "Not a directory" when a file
     stands where a folder should go, which does not say which file."""
     if isinstance(error, FileExistsError | NotADirectoryError):
-        blocker = next((p for p in (Path(error.filename), *Path(error.filename).parents) if p.is_file()), None)
+        path = Path(error.filename)
+        blocker = next((p for p in (path, *path.parents) if p.is_file()), None)
         if blocker is not None:
             return f"{blocker} is a file, not a folder"
     return str(error.strerror)
