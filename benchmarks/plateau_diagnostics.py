@@ -6,14 +6,17 @@ Three measurements, each a candidate explanation ruled in or out:
    channel) fitted on the training pairs and scored on the test split. A network that gains no more than
    this has learned to sharpen, not to undo each pair's own motion.
 2. **Over-fitting.** A trained network's margin on training pairs against its margin on the held-out test
-   pairs. Equal margins mean it under-fits: it has not learned the training blur either.
+   pairs. Equal margins mean it under-fits: it has not learned the training blur either. With `--seen` (new
+   pairs of the training photos, e.g. `srn-synth --seed 7`), a third margin tells which it learned: each
+   training pair, or the training scenes (it deblurs new blur of the photos it saw, not of unseen ones).
 3. **An ill-posed target.** `sharp` is the middle sub-frame in time, while a blind deblurrer recovers the scene
    where the blur kernel's mass lies. The offset between the two, and the score of a perfect deblurrer that
    lands on the kernel's centroid, say how much of the gain the target's position takes away.
 
 Scores follow the project's convention (8-bit outputs, mean per-image PSNR). Run:
 `python benchmarks/plateau_diagnostics.py --weights src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
---train data/synthetic-pretrained/train --test data/synthetic/test`.
+--train data/synthetic-pretrained/train --test data/synthetic/test`. Several `--weights PATH=LABEL` with
+`--plot PNG` draw their margins side by side.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ import argparse
 from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
 import torch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 from srnlab.data.synth import SKIMAGE_SOURCES, BlurSynthesizer, Recipe, split_sources
 from srnlab.data.synth.render import Pose
@@ -74,6 +81,43 @@ def network_outputs(weights: Path, split: list[tuple[np.ndarray, np.ndarray]]) -
         return [module(to_tensor(b)[None])[0].permute(1, 2, 0).numpy() for b, _ in split]
 
 
+def weights_and_label(text: str) -> tuple[Path, str]:
+    """PATH or PATH=LABEL; the label defaults to the file's run folder for a `last.ckpt`, else its name."""
+    path, _, label = text.partition("=")
+    weights = Path(path)
+    if not label:
+        label = weights.parents[1].name if weights.name == "last.ckpt" and len(weights.parents) > 1 else weights.name
+    return weights, label
+
+
+SPLIT_LABELS = {
+    "train": "its training pairs",
+    "seen": "new pairs of the training photos",
+    "test": "held-out photos (test split)",
+}
+
+
+def plot_margins(gains: dict[str, dict[str, float]], floor: float | None, path: Path) -> None:
+    """Grouped bars, one group per network, one bar per split; the best linear filter's test gain as a line."""
+    splits = list(next(iter(gains.values())))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(gains) + 3), 4.5))
+    width = 0.8 / len(splits)
+    for i, split in enumerate(splits):
+        xs = np.arange(len(gains)) + (i - (len(splits) - 1) / 2) * width
+        ax.bar(xs, [g[split] for g in gains.values()], width, color=f"C{i}", label=SPLIT_LABELS[split])
+    if floor is not None:
+        ax.axhline(floor, color="black", ls="--", lw=1, label="best linear filter, held-out photos")
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(gains)), list(gains), fontsize=8)
+    ax.set_ylabel("gain over the blurry input (dB)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def centroid_target(count: int, seed: int) -> tuple[float, float, float]:
     """Mean offset of the kernel's centroid from the middle sub-frame (as a fraction of the camera path's
     length), and mean PSNR of blur and of a perfect deblurrer landing on the centroid, on the test photos'
@@ -98,7 +142,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, required=True, help="training split of a synthetic set")
     parser.add_argument("--test", type=Path, required=True, help="test split (the default set's held-out photos)")
-    parser.add_argument("--weights", type=Path, help="a trained network (.ckpt or .safetensors)")
+    parser.add_argument(
+        "--weights", type=weights_and_label, nargs="+", default=[], help="trained networks: PATH or PATH=LABEL"
+    )
+    parser.add_argument("--seen", type=Path, help="new pairs of the training photos (a set made with another seed)")
+    parser.add_argument("--plot", type=Path, help="bar chart of the networks' gains per split (.png)")
     parser.add_argument("--pairs", type=int, default=24, help="pairs per split")
     parser.add_argument("--filter-sizes", type=int, nargs="+", default=[5, 11, 21])
     parser.add_argument(
@@ -107,18 +155,29 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     train, test = pairs(args.train, 60), pairs(args.test, args.pairs)
+    splits = {"train": train[:: max(len(train) // args.pairs, 1)][: args.pairs]}
+    if args.seen:
+        splits["seen"] = pairs(args.seen, args.pairs)
+    splits["test"] = test
 
     print("| what | split | blurry input | gain |\n|---|---|---:|---:|")
+    floor = None  # the best filter's gain: the line a deblurrer must clear
     for size in args.filter_sizes:
         kernel = linear_filter(train, size, samples=800, seed=args.seed)
         outputs = [cv2.filter2D(b, -1, kernel, borderType=cv2.BORDER_REFLECT) for b, _ in test]
         blur, gain = mean_margin(outputs, test)
+        floor = gain if floor is None else max(floor, gain)
         what = f"best linear {size}x{size} filter (fitted on training pairs)"
         print(f"| {what} | test | {blur:.2f} dB | {gain:+.2f} dB |")
-    if args.weights:
-        for name, split in (("train", train[:: max(len(train) // args.pairs, 1)][: args.pairs]), ("test", test)):
-            blur, gain = mean_margin(network_outputs(args.weights, split), split)
-            print(f"| {args.weights.name} | {name} | {blur:.2f} dB | {gain:+.2f} dB |")
+    gains: dict[str, dict[str, float]] = {}
+    for weights, label in args.weights:
+        gains[label] = {}
+        for name, split in splits.items():
+            blur, gains[label][name] = mean_margin(network_outputs(weights, split), split)
+            print(f"| {label} | {name} | {blur:.2f} dB | {gains[label][name]:+.2f} dB |")
+    if args.plot and gains:
+        plot_margins(gains, floor, args.plot)
+        print(f"\nwrote {args.plot}")
     if args.centroid_pairs <= 0:
         return
     offset, blur, centroid = centroid_target(count=args.centroid_pairs, seed=args.seed)
