@@ -91,7 +91,7 @@ def weights_and_label(text: str) -> tuple[Path, str]:
 
 
 SPLIT_LABELS = {
-    "train": "its training pairs",
+    "train": "pairs of the --train split",
     "seen": "new pairs of the training photos",
     "test": "held-out photos (test split)",
 }
