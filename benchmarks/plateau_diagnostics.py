@@ -86,7 +86,7 @@ def weights_and_label(text: str) -> tuple[Path, str]:
     path, _, label = text.partition("=")
     weights = Path(path)
     if not label:
-        label = weights.parents[1].name if weights.name == "last.ckpt" and len(weights.parents) > 1 else weights.name
+        label = weights.resolve().parent.parent.name if weights.name == "last.ckpt" else weights.name
     return weights, label
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 
@@ -37,18 +38,21 @@ def test_margin_is_zero_for_the_input_and_psnr_follows_scikit_image():
 def test_runs_on_a_trained_checkpoint(smoke_checkpoint, tmp_path):
     data = smoke_checkpoint.parents[2] / "data"
     plot = tmp_path / "gains.png"
+    last = tmp_path / "myrun" / "checkpoints" / "last.ckpt"  # labelled by its run folder
+    last.parent.mkdir(parents=True)
+    shutil.copy(smoke_checkpoint, last)
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--train", str(data / "train"), "--test", str(data / "test"),
-         "--seen", str(data / "test"), "--weights", str(smoke_checkpoint), f"{smoke_checkpoint}=again",
+         "--seen", str(data / "test"), "--weights", str(last), str(smoke_checkpoint), f"{smoke_checkpoint}=again",
          "--pairs", "2", "--filter-sizes", "3", "--centroid-pairs", "2", "--plot", str(plot)],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [line.split(" | ") for line in proc.stdout.splitlines() if line.startswith("| ")][1:]
-    assert [r[1] for r in rows] == ["test"] + ["train", "seen", "test"] * 2, proc.stdout
-    label = smoke_checkpoint.parents[1].name if smoke_checkpoint.name == "last.ckpt" else smoke_checkpoint.name
-    assert [r[0].strip("| ") for r in rows[1:]] == [label] * 3 + ["again"] * 3
-    assert rows[1][2:] == rows[4][2:] and rows[3][2:] == rows[6][2:]  # the same network scores the same
+    assert [r[1] for r in rows] == ["test"] + ["train", "seen", "test"] * 3, proc.stdout
+    labels = [r[0].strip("| ") for r in rows[1:]]
+    assert labels == ["myrun"] * 3 + [smoke_checkpoint.name] * 3 + ["again"] * 3
+    assert rows[1][2:] == rows[4][2:] == rows[7][2:]  # the same network scores the same under any label
     assert rows[2][2:] == rows[3][2:]  # --seen given the test split: the same pairs, the same scores
     image = cv2.imread(str(plot))
     assert image is not None and image.shape[0] > 100, "the bar chart was not written"
