@@ -6,7 +6,8 @@ present, on the real GoPro frames of ../shared/realdata/gopro_mini. The figure s
 blurry | deblurred | sharp with its PSNRs (docs/pretrained-gopro.png, used by the README).
 
 Run: `make pretrained` (after training), or
-`python benchmarks/pretrained_card.py --run logs/pretrained --realdata ../shared/realdata`.
+`python benchmarks/pretrained_card.py --run logs/pretrained-stage1 logs/pretrained --realdata ../shared/realdata`
+(the training runs in order, the last one the network's own).
 """
 
 from __future__ import annotations
@@ -89,16 +90,21 @@ def scores_section(synthetic: dict[str, Any], gopro: dict[str, Any] | None, crop
     return "\n".join(lines)
 
 
-def compute_section(run: Path, machine: str) -> str:
-    """Steps, samples, FLOPs and wall time of the training run, and the machine it ran on."""
-    progress = json.loads((run / "progress.json").read_text())
+def compute_section(runs: list[Path], machine: str) -> str:
+    """Steps, samples, FLOPs and wall time of the training runs together (the stages share network, batch
+    and crop size, hence the cost of a step), and the machine they ran on."""
+    progress = [json.loads((run / "progress.json").read_text()) for run in runs]
     cfg = compose_config("train", ["experiment=pretrained"])
     step_gflops = train_step_gflops(cfg)
-    steps = progress["global_step"]
+    steps = sum(p["global_step"] for p in progress)
+    minutes = sum(p["train_time_s"] for p in progress) / 60
+    per_stage = " + ".join(f"{p['global_step']:,}" for p in progress)
+    stages = f" in {len(runs)} stages ({per_stage})" if len(runs) > 1 else ""
     return (
-        f"- {steps:,} steps, {steps * cfg.data.batch_size:,} crops of {cfg.data.crop_size}x{cfg.data.crop_size}; "
-        f"{steps * step_gflops / 1e3:,.0f} TFLOP (forward + backward, FlopCounterMode)\n"
-        f"- {progress['train_time_s'] / 60:.0f} minutes of training on {machine}"
+        f"- {steps:,} steps{stages}, {steps * cfg.data.batch_size:,} crops of "
+        f"{cfg.data.crop_size}x{cfg.data.crop_size}; {steps * step_gflops / 1e3:,.0f} TFLOP (forward + backward, "
+        f"FlopCounterMode)\n"
+        f"- {minutes:.0f} minutes of training on {machine}"
     )
 
 
@@ -111,22 +117,29 @@ def write_section(markers: tuple[str, str], section: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=PRETRAINED)
-    parser.add_argument("--run", type=Path, default=Path("logs/pretrained"), help="the training run's folder")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        nargs="+",
+        default=[Path("logs/pretrained-stage1"), Path("logs/pretrained")],
+        help="the training runs' folders in order; the last one trained the exported network",
+    )
     parser.add_argument("--realdata", type=Path, default=Path("../shared/realdata"))
     parser.add_argument("--machine", default=describe_cpu(), help="where it trained (default: this machine)")
     args = parser.parse_args(argv)
-    synthetic = score(args.weights, args.run / "card-synthetic", [])
+    run = args.run[-1]
+    synthetic = score(args.weights, run / "card-synthetic", [])
     gopro_root = args.realdata / "gopro_mini"
     gopro = crop = None
     if gopro_root.is_dir():
-        gopro = score(args.weights, args.run / "card-gopro", ["data=gopro", f"data.root={gopro_root.resolve()}"])
+        gopro = score(args.weights, run / "card-gopro", ["data=gopro", f"data.root={gopro_root.resolve()}"])
         crop = figure(args.weights, gopro_root, FIGURE)
     else:
         print(f"{gopro_root} not found: no real-frame scores or figure")
     section = scores_section(synthetic, gopro, crop)
     write_section(SCORES, section)
     write_section(COMPUTE, compute_section(args.run, args.machine))
-    (args.run / "card-scores.json").write_text(json.dumps({"synthetic": synthetic, "gopro": gopro, "crop": crop}))
+    (run / "card-scores.json").write_text(json.dumps({"synthetic": synthetic, "gopro": gopro, "crop": crop}))
     print(section)
 
 

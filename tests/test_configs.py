@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from srnlab.config import CONFIG_DIR, TABLE1_IDS, compose_config, experiment_path
 
@@ -78,3 +79,15 @@ def test_every_number_in_model_and_profile_configs_names_its_source() -> None:
             if value and value.replace(".", "").replace("e-", "").replace("-", "").isdigit() and "#" not in line:
                 missing.append(f"{path.relative_to(CONFIG_DIR)}:{number}: {line.strip()}")
     assert not missing, "numbers without a source comment:\n" + "\n".join(missing)
+
+
+def test_the_shipped_networks_two_stages_train_one_network_on_two_blurs() -> None:
+    """`make pretrained` starts stage 2 from stage 1's checkpoint: both must build the same network with the
+    same optimiser and batch, and differ only in the data (stage 1: one path length, no acceleration)."""
+    stage1, stage2 = (compose_config("train", [f"experiment={e}"]) for e in ("pretrained_stage1", "pretrained"))
+    for key in ("model", "data.batch_size", "data.crop_size", "variant"):
+        assert OmegaConf.select(stage1, key) == OmegaConf.select(stage2, key), key
+    assert stage1.data.root != stage2.data.root
+    assert stage1.data.synthesize.path_length == [16, 16] and stage1.data.synthesize.acceleration == 0
+    assert "path_length" not in stage2.data.synthesize and stage2.data.synthesize.extra_training_photos
+    assert (stage1.trainer.max_steps, stage2.trainer.max_steps) == (2500, 2000)

@@ -239,14 +239,28 @@ def test_the_whole_input_is_edge_padded_to_a_multiple_of_16_and_cropped_back() -
     torch.testing.assert_close(out, reference[..., :37, :50])
 
 
-def test_a_checkpoint_from_before_the_switches_still_holds_its_variant() -> None:
+def test_a_checkpoint_from_before_the_switches_still_holds_its_variant(tmp_path: Path) -> None:
+    """A weights file written before the numerics switches existed names none of them: it was built with
+    their defaults, so it matches a config that leaves them at the defaults, and no other."""
+    import json
+
     from omegaconf import OmegaConf
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     from srnlab.checkpoints import check_variant, read_hparams
     from srnlab.weights import PRETRAINED
 
-    assert "resize" not in read_hparams(PRETRAINED)["net"], "the shipped weights predate the switches"
+    with safe_open(PRETRAINED, framework="pt") as f:
+        metadata = f.metadata()
+    tensors = load_file(PRETRAINED)
+    switches = ("resize", "padding", "input_multiple", "channels_as_batch")
+    metadata["net"] = json.dumps({k: v for k, v in json.loads(metadata["net"]).items() if k not in switches})
+    old = tmp_path / "before_the_switches.safetensors"
+    save_file(tensors, str(old), metadata=metadata)
+
+    assert not set(switches) & set(read_hparams(old)["net"])
     expected = OmegaConf.to_container(compose_config("eval", ["experiment=pretrained"]).model.net, resolve=True)
-    assert check_variant(PRETRAINED, expected)["variant"]["id"] == "sr_edrb3"
+    assert check_variant(old, expected)["variant"]["id"] == "sr_edrb3"
     with pytest.raises(CheckpointError, match=re.escape("model.net.resize: checkpoint 'torch' vs config 'tf1'")):
-        check_variant(PRETRAINED, {**expected, "resize": "tf1"})
+        check_variant(old, {**expected, "resize": "tf1"})
