@@ -135,3 +135,15 @@ def test_validation_subset_spreads_over_the_split() -> None:
     assert spread_indices(24, 8) == [0, 3, 7, 10, 13, 16, 20, 23]
     assert spread_indices(5, 1) == [0] and spread_indices(3, 10) == [0, 1, 2]
     assert len(set(spread_indices(1111, 64))) == 64
+
+
+def test_real_pairs_are_never_synthesised_even_when_an_experiment_sets_a_recipe(tmp_path):
+    """`srn-train experiment=pretrained data=gopro data.root=<your pairs>` (the README's fine-tuning): the
+    experiment's synthetic recipe is merged over `data=gopro`, and must not touch the user's folder."""
+    (tmp_path / "my_pairs.txt").write_text("not a synthetic set")
+    cfg = compose_config("train", ["experiment=pretrained", "data=gopro", f"data.root={tmp_path}"])
+    assert cfg.data.synthesize is not None  # the merge does carry the recipe ...
+    dm = instantiate(cfg.data)
+    dm.prepare_data()  # ... and the module drops it: nothing is generated, nothing raised
+    assert dm.synthesize is None and dm.hparams.synthesize is None
+    assert [p.name for p in tmp_path.iterdir()] == ["my_pairs.txt"]

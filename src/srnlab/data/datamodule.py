@@ -72,6 +72,14 @@ class DeblurDataModule(pl.LightningDataModule):
         self.val_set: Dataset | None = None
         self.test_set: GoProPairs | None = None
 
+    @classmethod
+    def real_pairs(cls, **settings: Any) -> DeblurDataModule:
+        """A module over a folder of real pairs (`data=gopro`): nothing is generated. An experiment config made
+        for synthetic data (say, `experiment=pretrained`) still sets `data.synthesize` when it is merged over
+        `data=gopro`; that recipe is dropped here, so fine-tuning it on your own pairs never tries to turn
+        them into a synthetic set."""
+        return cls(**{**settings, "synthesize": None})
+
     def prepare_data(self) -> None:
         """Generate (or refresh) the synthetic set when a recipe is given; Lightning runs this on one process."""
         if self.synthesize is not None:
