@@ -75,8 +75,7 @@ def linear_filter(train: list[tuple[np.ndarray, np.ndarray]], size: int, samples
     return weights.reshape(size, size).astype(np.float32)
 
 
-def network_outputs(weights: Path, split: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-    module = load_module(weights)
+def network_outputs(module: torch.nn.Module, split: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     with torch.inference_mode():
         return [module(to_tensor(b)[None])[0].permute(1, 2, 0).numpy() for b, _ in split]
 
@@ -171,9 +170,10 @@ def main() -> None:
         print(f"| {what} | test | {blur:.2f} dB | {gain:+.2f} dB |")
     gains: dict[str, dict[str, float]] = {}
     for weights, label in args.weights:
+        module = load_module(weights)  # once per network, not once per split
         gains[label] = {}
         for name, split in splits.items():
-            blur, gains[label][name] = mean_margin(network_outputs(weights, split), split)
+            blur, gains[label][name] = mean_margin(network_outputs(module, split), split)
             print(f"| {label} | {name} | {blur:.2f} dB | {gains[label][name]:+.2f} dB |")
     if args.plot and gains:
         plot_margins(gains, floor, args.plot)
