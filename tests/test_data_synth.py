@@ -217,4 +217,5 @@ def test_the_data_config_states_the_recipe_defaults() -> None:
         default.n_train, default.n_test, default.seed, default.size
     )  # fmt: skip
     assert stated.sources is None and stated.extra_training_photos is default.extra_training_photos
+    assert stated.dead_leaves == default.dead_leaves
     assert Recipe.of(**stated).to_json() == Recipe().to_json()

@@ -125,7 +125,8 @@ def test_hydra_configs(overrides: list[str], root: str) -> None:
     assert dm.hparams.crop_size == cfg.data.crop_size  # profiles override the paper defaults
     if not overrides:
         assert dm.synthesize == {
-            "n_train": 96, "n_test": 24, "seed": 0, "size": [256, 320], "sources": None, "extra_training_photos": False
+            "n_train": 96, "n_test": 24, "seed": 0, "size": [256, 320], "sources": None, "extra_training_photos": False,
+            "dead_leaves": 0,
         }  # fmt: skip
     else:
         assert dm.hparams.blur == "blur_gamma" and dm.synthesize is None

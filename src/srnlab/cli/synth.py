@@ -32,9 +32,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="also train on the other sharp photos inside installed packages (the test photos stay the same)",
     )
+    parser.add_argument(
+        "--dead-leaves",
+        type=int,
+        default=default.dead_leaves,
+        metavar="N",
+        help="also train on N procedural dead-leaves scenes (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     with user_errors("srn-synth", "--out <folder>"):
-        recipe = Recipe(args.n_train, args.n_test, args.seed, args.size, args.sources, args.extra_training_photos)
+        recipe = Recipe(
+            args.n_train, args.n_test, args.seed, args.size, args.sources, args.extra_training_photos, args.dead_leaves
+        )
         if read_recipe(args.out) == recipe.to_json():
             print(f"{args.out} already holds this recipe; nothing to do.")
             return

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from srnlab.data.synth.dead_leaves import dead_leaves_names
 from srnlab.data.synth.render import BlurSynthesizer
 from srnlab.data.synth.sources import EXTRA_TRAINING_SOURCES, source_names
 from srnlab.errors import ConfigError
@@ -23,7 +24,8 @@ RECIPE_FILE = "recipe.json"
 class Recipe:
     """A synthetic set: `n_train`/`n_test` pairs of `size` (H, W) frames, drawn with `seed` from the packaged
     photos or the photos in the `sources` folder (plus EXTRA_TRAINING_SOURCES in training with
-    `extra_training_photos`); `options` are further BlurSynthesizer fields (e.g. psnr_range)."""
+    `extra_training_photos`, and `dead_leaves` procedural scenes); `options` are further BlurSynthesizer
+    fields (e.g. psnr_range)."""
 
     n_train: int = 96
     n_test: int = 24
@@ -31,11 +33,14 @@ class Recipe:
     size: tuple[int, int] = (256, 320)
     sources: str | Path | None = None
     extra_training_photos: bool = False
+    dead_leaves: int = 0
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.n_train < 0 or self.n_test < 0 or self.n_train + self.n_test == 0:
             raise ConfigError(f"n_train={self.n_train}, n_test={self.n_test}: need non-negative counts, not both zero.")
+        if self.dead_leaves < 0:
+            raise ConfigError(f"dead_leaves={self.dead_leaves}: the number of procedural training scenes, 0 or more.")
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
         if self.sources is not None:
             object.__setattr__(self, "sources", Path(self.sources).expanduser().resolve())
@@ -49,6 +54,11 @@ class Recipe:
             k: v for k, v in settings.items() if k not in own
         })  # fmt: skip
 
+    def extra_training_names(self) -> list[str]:
+        """The scenes that only training uses: the packaged extra photos, then the dead-leaves images."""
+        photos = list(EXTRA_TRAINING_SOURCES) if self.extra_training_photos else []
+        return photos + dead_leaves_names(self.dead_leaves)
+
     def synthesizer(self) -> BlurSynthesizer:
         return BlurSynthesizer(size=self.size, **self.options)
 
@@ -61,7 +71,7 @@ class Recipe:
             "seed": int(self.seed),
             "sources": None if self.sources is None else str(self.sources),
             "source_names": source_names(self.sources),
-            "extra_training_names": list(EXTRA_TRAINING_SOURCES) if self.extra_training_photos else [],
+            "extra_training_names": self.extra_training_names(),
             "synthesizer": asdict(self.synthesizer()),
         }
         return json.loads(json.dumps(recipe))  # tuples -> lists, as they come back from the file

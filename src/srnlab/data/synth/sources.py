@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from srnlab.data.synth.dead_leaves import dead_leaves_image, is_dead_leaves
 from srnlab.errors import ConfigError
 from srnlab.image_io import IMAGE_SUFFIXES, read_image
 
@@ -81,6 +82,9 @@ def _source_files(folder: Path) -> dict[str, Path]:
 
 
 def load_source(sources: str | Path | None, name: str) -> np.ndarray:
+    """The float32 H x W x 3 photo `name`: a packaged one, a dead-leaves scene, or a file in `sources`."""
+    if is_dead_leaves(name) and (sources is None or name not in _source_files(Path(sources))):
+        return dead_leaves_image(name)
     packaged = {**SKIMAGE_SOURCES, **EXTRA_TRAINING_SOURCES}
     if sources is None or (name in EXTRA_TRAINING_SOURCES and name not in _source_files(Path(sources))):
         return packaged[name]().astype(np.float32) / np.float32(255.0)
