@@ -99,6 +99,7 @@ def deblur_files(
     overlap: int = DEFAULT_OVERLAP,
     precision: str = AUTO,
     trust: bool = False,
+    ensemble: bool = False,
 ) -> tuple[list[Path], list[ImageReadError]]:
     """Write `<out_dir>/<stem>_deblurred.png` for every readable input. A damaged image is reported and
     skipped, so one bad file in a folder does not cost the others.
@@ -106,6 +107,7 @@ def deblur_files(
     `tile` is auto (tiles only where the whole image would not fit in memory), 0 (never) or a tile size in
     pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16. `ckpt` is a
     .ckpt or .safetensors file, or None for the shipped network; a .ckpt is read weights-only unless `trust`.
+    `ensemble` averages the eight orientations' outputs (srnlab.self_ensemble): sharper, eight times slower.
     """
     check_tiling(tile, overlap)
     ckpt = ckpt or PRETRAINED
@@ -114,7 +116,7 @@ def deblur_files(
     choice = resolve_precision(precision, str(target))
     print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
     dtype = choice.autocast_dtype or torch.float32
-    module = load_module(ckpt, map_location=target, trust=trust)
+    module = load_module(ckpt, map_location=target, trust=trust, self_ensemble=ensemble)
     module.use_layout_for(target, training=False)
     written, failed = [], []
     for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):

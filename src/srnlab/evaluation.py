@@ -32,7 +32,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True), trust=trust)
     metrics = list(cfg.model.get("metrics") or DEFAULT_METRICS)
     module = load_module(
-        cfg.ckpt_path, "cpu", trust=trust, channels_last=cfg.model.channels_last, compile=False, metrics=metrics
+        cfg.ckpt_path,
+        "cpu",
+        trust=trust,
+        channels_last=cfg.model.channels_last,
+        compile=False,
+        metrics=metrics,
+        self_ensemble=bool(cfg.model.get("self_ensemble", False)),
     )
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()

@@ -42,6 +42,7 @@ def build_module(cfg: DictConfig) -> DeblurModule:
         channels_last=cfg.model.channels_last,
         compile=cfg.model.compile,
         metrics=plain(cfg.model.get("metrics")),
+        self_ensemble=bool(cfg.model.get("self_ensemble", False)),
     )
 
 

@@ -44,7 +44,7 @@ def load_module(
 ) -> DeblurModule:
     """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
     is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
-    (channels_last, compile)."""
+    (channels_last, compile, self_ensemble)."""
     path = Path(path)
     if path.suffix != WEIGHTS_SUFFIX:
         return DeblurModule.load_from_checkpoint(

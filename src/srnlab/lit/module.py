@@ -15,6 +15,7 @@ from srnlab.checkpoints import untrusted
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
 from srnlab.precision import resolve_channels_last
+from srnlab.self_ensemble import self_ensemble
 
 
 class DeblurModule(pl.LightningModule):
@@ -35,6 +36,7 @@ class DeblurModule(pl.LightningModule):
         channels_last: bool | str = "auto",
         compile: bool = False,
         metrics: list[str] | None = None,
+        self_ensemble: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -47,7 +49,13 @@ class DeblurModule(pl.LightningModule):
         self._compiled = False
 
     def forward(self, blur: Tensor) -> Tensor:
-        """The finest-scale estimate, the deblurred image."""
+        """The finest-scale estimate, the deblurred image; with `model.self_ensemble`, the mean of the eight
+        orientations' estimates (srnlab.self_ensemble), which training never uses."""
+        if self.hparams.get("self_ensemble"):
+            return self_ensemble(self.finest_estimate, blur)
+        return self.finest_estimate(blur)
+
+    def finest_estimate(self, blur: Tensor) -> Tensor:
         return self.net(self.to_layout(blur))[-1]
 
     def use_layout_for(self, device: torch.device, training: bool) -> None:
