@@ -1,8 +1,9 @@
 """Scores and figure of the shipped network, written into its model card (src/srnlab/pretrained/README.md).
 
-Scores the weights file (the fp16 file users get, not the training checkpoint) with `srn-eval`'s own code:
-on the default synthetic test split (the two held-out photos, full frames) and, where the real material is
-present, on the real GoPro frames of ../shared/realdata/gopro_mini. The figure shows one real GoPro crop
+Scores the weights file (the fp16 file users get, not the training checkpoint) with `srn-eval`'s own code,
+plain and with the self-ensemble (`--self-ensemble`): on the default synthetic test split (the two held-out
+photos, full frames) and, where the real material is present, on the real GoPro frames of
+../shared/realdata/gopro_mini. The figure shows one real GoPro crop
 blurry | deblurred | sharp with its PSNRs (docs/pretrained-gopro.png, used by the README).
 
 Run: `make pretrained` (after training), or
@@ -40,9 +41,15 @@ GOPRO_FRAME = "GOPR0384_11_00/{}/000001.png"
 CROP = (200, 440, 320, 512)  # top, left, height, width: the walking people in the frame's centre
 
 
-def score(weights: Path, out: Path, overrides: list[str]) -> dict[str, Any]:
-    cfg = compose_config("eval", [f"ckpt_path={weights}", f"paths.output_dir={out}", *overrides])
-    return evaluate(cfg)
+def score(weights: Path, out: Path, overrides: list[str]) -> dict[str, dict[str, Any]]:
+    """srn-eval's summary, plain and with the self-ensemble."""
+    return {
+        kind: evaluate(compose_config("eval", [
+            f"ckpt_path={weights}", f"paths.output_dir={out}-{kind}", f"model.self_ensemble={kind == 'ensemble'}",
+            *overrides,
+        ]))
+        for kind in ("plain", "ensemble")
+    }  # fmt: skip
 
 
 def figure(weights: Path, gopro: Path, path: Path) -> dict[str, float]:
@@ -67,17 +74,21 @@ def figure(weights: Path, gopro: Path, path: Path) -> dict[str, float]:
     return {"blur_psnr": psnrs[0], "psnr": psnrs[1]}
 
 
-def scores_section(synthetic: dict[str, Any], gopro: dict[str, Any] | None, crop: dict[str, float] | None) -> str:
-    def row(name: str, s: dict[str, Any]) -> str:
-        gain = s["mean_psnr"] - s["mean_blur_psnr"]
+def scores_section(
+    synthetic: dict[str, dict[str, Any]], gopro: dict[str, dict[str, Any]] | None, crop: dict[str, float] | None
+) -> str:
+    def row(name: str, scores: dict[str, dict[str, Any]]) -> str:
+        s, e = scores["plain"], scores["ensemble"]
         return (
             f"| {name} | {s['images']} | {s['mean_blur_psnr']:.2f} / {s['mean_blur_ssim']:.4f} | "
-            f"{s['mean_psnr']:.2f} / {s['mean_ssim']:.4f} | {gain:+.2f} dB |"
+            f"{s['mean_psnr']:.2f} / {s['mean_ssim']:.4f} | {s['mean_psnr'] - s['mean_blur_psnr']:+.2f} dB | "
+            f"{e['mean_psnr']:.2f} / {e['mean_ssim']:.4f} | {e['mean_psnr'] - e['mean_blur_psnr']:+.2f} dB |"
         )
 
     lines = [
-        "| test set | images | blurry input PSNR / SSIM | deblurred PSNR / SSIM | gain |",
-        "|---|---:|---:|---:|---:|",
+        "| test set | images | blurry input PSNR / SSIM | deblurred PSNR / SSIM | gain | "
+        "with `--self-ensemble` | gain |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         row("synthetic test split (held-out photos, full frames)", synthetic),
     ]
     if gopro:

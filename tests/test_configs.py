@@ -83,11 +83,14 @@ def test_every_number_in_model_and_profile_configs_names_its_source() -> None:
 
 def test_the_shipped_networks_two_stages_train_one_network_on_two_blurs() -> None:
     """`make pretrained` starts stage 2 from stage 1's checkpoint: both must build the same network with the
-    same optimiser and batch, and differ only in the data (stage 1: one path length, no acceleration)."""
+    same optimiser, batch, scenes and orientations, and differ only in the blur (stage 1: one path length, no
+    acceleration), the number of pairs and the schedule (stage 1 constant, stage 2 decays)."""
     stage1, stage2 = (compose_config("train", [f"experiment={e}"]) for e in ("pretrained_stage1", "pretrained"))
-    for key in ("model", "data.batch_size", "data.crop_size", "variant"):
+    for key in ("model.net", "model.optimizer", "data.batch_size", "data.crop_size", "data.hflip", "data.rot90",
+                "data.synthesize.extra_training_photos", "data.synthesize.dead_leaves", "variant"):  # fmt: skip
         assert OmegaConf.select(stage1, key) == OmegaConf.select(stage2, key), key
     assert stage1.data.root != stage2.data.root
     assert stage1.data.synthesize.path_length == [16, 16] and stage1.data.synthesize.acceleration == 0
-    assert "path_length" not in stage2.data.synthesize and stage2.data.synthesize.extra_training_photos
+    assert "path_length" not in stage2.data.synthesize and stage2.data.synthesize.dead_leaves == 11
+    assert (stage1.model.scheduler.decay, stage2.model.scheduler.decay) == ("constant", "cosine")
     assert (stage1.trainer.max_steps, stage2.trainer.max_steps) == (2500, 2000)
