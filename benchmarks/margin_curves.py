@@ -24,9 +24,10 @@ MILESTONES = (500, 1000, 2000)  # steps the table reports, where a run reached t
 
 def margins(run: Path) -> dict[int, float]:
     """Step -> validation PSNR minus the blurry input's, from the run's progress.json."""
-    progress = read_json(run / PROGRESS_FILE)
+    path = run / PROGRESS_FILE
+    progress = read_json(path)
     if progress is None:
-        raise SystemExit(f"{run / PROGRESS_FILE}: not found; pass the folder of an srn-train run (hydra.run.dir)")
+        raise SystemExit(f"{path}: not found; pass the folder of an srn-train run (hydra.run.dir)")
     return {int(h["step"]): h["val/psnr"] - h["val/blur_psnr"] for h in progress["val_history"]}
 
 
