@@ -12,7 +12,7 @@ import torch
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.config import compose_config
 from srnlab.evaluation import evaluate
-from srnlab.image_io import read_image
+from srnlab.image_io import read_image, to_tensor
 from srnlab.self_ensemble import ORIENTATIONS, self_ensemble
 from srnlab.weights import load_module
 
@@ -71,7 +71,7 @@ def test_srn_eval_and_srn_deblur_take_the_option(smoke_checkpoint, tmp_path) -> 
         outputs[name] = tmp_path / name / "photo_deblurred.png"
     expected = load_module(smoke_checkpoint, self_ensemble=True)
     with torch.inference_mode():
-        reference = expected(torch.from_numpy(read_image(photo)).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+        reference = expected(to_tensor(read_image(photo))[None])[0].permute(1, 2, 0).numpy()
     written = read_image(outputs["ensembled"])
     assert np.abs(written - np.clip(reference, 0, 1)).max() <= 1 / 255 + 1e-6
     assert not np.array_equal(written, read_image(outputs["plain"]))

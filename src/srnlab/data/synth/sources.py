@@ -83,12 +83,12 @@ def _source_files(folder: Path) -> dict[str, Path]:
 
 def load_source(sources: str | Path | None, name: str) -> np.ndarray:
     """The float32 H x W x 3 photo `name`: a packaged one, a dead-leaves scene, or a file in `sources`."""
-    if is_dead_leaves(name) and (sources is None or name not in _source_files(Path(sources))):
+    files = {} if sources is None else _source_files(Path(sources))  # a file of the same name comes first
+    if is_dead_leaves(name) and name not in files:
         return dead_leaves_image(name)
-    packaged = {**SKIMAGE_SOURCES, **EXTRA_TRAINING_SOURCES}
-    if sources is None or (name in EXTRA_TRAINING_SOURCES and name not in _source_files(Path(sources))):
-        return packaged[name]().astype(np.float32) / np.float32(255.0)
-    return read_image(_source_files(Path(sources))[name])
+    if sources is None or (name in EXTRA_TRAINING_SOURCES and name not in files):
+        return {**SKIMAGE_SOURCES, **EXTRA_TRAINING_SOURCES}[name]().astype(np.float32) / np.float32(255.0)
+    return read_image(files[name])
 
 
 def split_sources(names: Sequence[str], n_train: int, n_test: int) -> tuple[list[str], list[str]]:
