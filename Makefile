@@ -60,12 +60,14 @@ bench-model: $(STAMP) ## SR-EDRB3 720p forward and training step: fp32 NCHW vs t
 learning-budget: $(STAMP) ## SR-EDRB3 validation PSNR against training compute for several recipes (docs/learning-budget.md)
 	$(BIN)/python benchmarks/learning_budget.py $(ARGS)
 
-pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 2 stages (about 60 min on 2 CPU cores, resumable), export it into the package, score it
+pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 90 min on 2 CPU cores, resumable), export it into the package, score it
 	$(BIN)/srn-train experiment=pretrained_stage1 hydra.run.dir=$(LOG_DIR)/pretrained-stage1 test=false
-	$(BIN)/srn-train experiment=pretrained hydra.run.dir=$(LOG_DIR)/pretrained test=false \
+	$(BIN)/srn-train experiment=pretrained_stage2 hydra.run.dir=$(LOG_DIR)/pretrained-stage2 test=false \
 		init_weights=$(LOG_DIR)/pretrained-stage1/checkpoints/last.ckpt
+	$(BIN)/srn-train experiment=pretrained hydra.run.dir=$(LOG_DIR)/pretrained test=false \
+		init_weights=$(LOG_DIR)/pretrained-stage2/checkpoints/last.ckpt
 	$(BIN)/srn-export $(LOG_DIR)/pretrained/checkpoints/last.ckpt --out src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
-	$(BIN)/python benchmarks/pretrained_card.py --run $(LOG_DIR)/pretrained-stage1 $(LOG_DIR)/pretrained
+	$(BIN)/python benchmarks/pretrained_card.py --run $(LOG_DIR)/pretrained-stage1 $(LOG_DIR)/pretrained-stage2 $(LOG_DIR)/pretrained
 
 gpu-check: $(STAMP) ## GPU evidence of the speed work (about 8 min on one H100), written to ablations/results/gpu-check/
 	PY=$(BIN)/python bash benchmarks/gpu_check.sh

@@ -7,7 +7,8 @@ photos, full frames) and, where the real material is present, on the real GoPro 
 blurry | deblurred | sharp with its PSNRs (docs/pretrained-gopro.png, used by the README).
 
 Run: `make pretrained` (after training), or
-`python benchmarks/pretrained_card.py --run logs/pretrained-stage1 logs/pretrained --realdata ../shared/realdata`
+`python benchmarks/pretrained_card.py --run logs/pretrained-stage1 logs/pretrained-stage2 logs/pretrained
+--realdata ../shared/realdata`
 (the training runs in order, the last one the network's own).
 """
 
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         "--run",
         type=Path,
         nargs="+",
-        default=[Path("logs/pretrained-stage1"), Path("logs/pretrained")],
+        default=[Path("logs/pretrained-stage1"), Path("logs/pretrained-stage2"), Path("logs/pretrained")],
         help="the training runs' folders in order; the last one trained the exported network",
     )
     parser.add_argument("--realdata", type=Path, default=Path("../shared/realdata"))

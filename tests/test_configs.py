@@ -81,16 +81,21 @@ def test_every_number_in_model_and_profile_configs_names_its_source() -> None:
     assert not missing, "numbers without a source comment:\n" + "\n".join(missing)
 
 
-def test_the_shipped_networks_two_stages_train_one_network_on_two_blurs() -> None:
-    """`make pretrained` starts stage 2 from stage 1's checkpoint: both must build the same network with the
-    same optimiser, batch, scenes and orientations, and differ only in the blur (stage 1: one path length, no
-    acceleration), the number of pairs and the schedule (stage 1 constant, stage 2 decays)."""
-    stage1, stage2 = (compose_config("train", [f"experiment={e}"]) for e in ("pretrained_stage1", "pretrained"))
+def test_the_shipped_networks_three_stages_train_one_network_on_three_blurs() -> None:
+    """`make pretrained` starts each stage from the last one's checkpoint: all three must build the same network
+    with the same optimiser, batch, scenes and orientations, and differ only in the blur (stage 1: one path
+    length, no acceleration; stage 2: every length, no acceleration; stage 3: the default blur), the number of
+    pairs and the schedule (constant until the last stage, which decays)."""
+    stages = [
+        compose_config("train", [f"experiment={e}"]) for e in ("pretrained_stage1", "pretrained_stage2", "pretrained")
+    ]
     for key in ("model.net", "model.optimizer", "data.batch_size", "data.crop_size", "data.hflip", "data.rot90",
                 "data.synthesize.extra_training_photos", "data.synthesize.dead_leaves", "variant"):  # fmt: skip
-        assert OmegaConf.select(stage1, key) == OmegaConf.select(stage2, key), key
-    assert stage1.data.root != stage2.data.root
-    assert stage1.data.synthesize.path_length == [16, 16] and stage1.data.synthesize.acceleration == 0
-    assert "path_length" not in stage2.data.synthesize and stage2.data.synthesize.dead_leaves == 11
-    assert (stage1.model.scheduler.decay, stage2.model.scheduler.decay) == ("constant", "cosine")
-    assert (stage1.trainer.max_steps, stage2.trainer.max_steps) == (2500, 2000)
+        assert len({str(OmegaConf.select(stage, key)) for stage in stages}) == 1, key
+    assert len({stage.data.root for stage in stages}) == 3
+    blur = [OmegaConf.to_container(stage.data.synthesize) for stage in stages]
+    assert blur[0]["path_length"] == [16, 16] and blur[0]["acceleration"] == 0
+    assert "path_length" not in blur[1] and blur[1]["acceleration"] == 0
+    assert "path_length" not in blur[2] and "acceleration" not in blur[2] and blur[2]["dead_leaves"] == 33
+    assert [stage.model.scheduler.decay for stage in stages] == ["constant", "constant", "cosine"]
+    assert [stage.trainer.max_steps for stage in stages] == [2500, 2500, 2000]
