@@ -60,7 +60,7 @@ bench-model: $(STAMP) ## SR-EDRB3 720p forward and training step: fp32 NCHW vs t
 learning-budget: $(STAMP) ## SR-EDRB3 validation PSNR against training compute for several recipes (docs/learning-budget.md)
 	$(BIN)/python benchmarks/learning_budget.py $(ARGS)
 
-pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 90 min on 2 CPU cores, resumable), export it into the package, score it
+pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 2 hours on 2 CPU cores, resumable), export it into the package, score it
 	$(BIN)/srn-train experiment=pretrained_stage1 hydra.run.dir=$(LOG_DIR)/pretrained-stage1 test=false
 	$(BIN)/srn-train experiment=pretrained_stage2 hydra.run.dir=$(LOG_DIR)/pretrained-stage2 test=false \
 		init_weights=$(LOG_DIR)/pretrained-stage1/checkpoints/last.ckpt

@@ -7,7 +7,7 @@ whose direction is one of N equally spaced angles (`--directions N`; 1 is a sing
 sets only the family of kernels the network must tell apart changes. Train on one with
 `srn-train experiment=pretrained data=gopro data.root=<out> ...`, and fit its best linear filter with
 `benchmarks/plateau_diagnostics.py --train <out>/train --test <out>/test`. Run:
-`python benchmarks/kernel_families.py data/synthetic-pretrained-dl11 data/directions4 --directions 4`.
+`python benchmarks/kernel_families.py data/synthetic-pretrained-dl33 data/directions4 --directions 4`.
 """
 
 from __future__ import annotations

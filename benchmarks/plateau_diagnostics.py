@@ -15,7 +15,7 @@ Three measurements, each a candidate explanation ruled in or out:
 
 Scores follow the project's convention (8-bit outputs, mean per-image PSNR). Run:
 `python benchmarks/plateau_diagnostics.py --weights src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
---train data/synthetic-pretrained-dl11/train --test data/synthetic/test`. Several `--weights PATH=LABEL` with
+--train data/synthetic-pretrained-dl33/train --test data/synthetic/test`. Several `--weights PATH=LABEL` with
 `--plot PNG` draw their margins side by side.
 """
 

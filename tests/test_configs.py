@@ -98,4 +98,4 @@ def test_the_shipped_networks_three_stages_train_one_network_on_three_blurs() ->
     assert "path_length" not in blur[1] and blur[1]["acceleration"] == 0
     assert "path_length" not in blur[2] and "acceleration" not in blur[2] and blur[2]["dead_leaves"] == 33
     assert [stage.model.scheduler.decay for stage in stages] == ["constant", "constant", "cosine"]
-    assert [stage.trainer.max_steps for stage in stages] == [2500, 2500, 2000]
+    assert [stage.trainer.max_steps for stage in stages] == [5000, 2500, 2000]
