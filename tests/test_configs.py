@@ -89,8 +89,19 @@ def test_the_shipped_networks_three_stages_train_one_network_on_three_blurs() ->
     stages = [
         compose_config("train", [f"experiment={e}"]) for e in ("pretrained_stage1", "pretrained_stage2", "pretrained")
     ]
-    for key in ("model.net", "model.optimizer", "data.batch_size", "data.crop_size", "data.hflip", "data.rot90",
-                "data.synthesize.extra_training_photos", "data.synthesize.dead_leaves", "variant"):  # fmt: skip
+    shared = (
+        "model.net",
+        "model.optimizer",
+        "data.batch_size",
+        "data.crop_size",
+        "data.hflip",
+        "data.vflip",
+        "data.rot90",
+        "data.synthesize.extra_training_photos",
+        "data.synthesize.dead_leaves",
+        "variant",
+    )
+    for key in shared:
         assert len({str(OmegaConf.select(stage, key)) for stage in stages}) == 1, key
     assert len({stage.data.root for stage in stages}) == 3
     blur = [OmegaConf.to_container(stage.data.synthesize) for stage in stages]
