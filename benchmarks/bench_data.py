@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from srnlab.data import DeblurDataModule, synthesize_dataset
+from srnlab.data.datamodule import DeblurDataModule
+from srnlab.data.synth import synthesize_dataset
 
 
 def pairs_per_second(root: Path, workers: int, crop: int, batch_size: int, epochs: int) -> float:

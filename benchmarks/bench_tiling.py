@@ -30,10 +30,10 @@ import pytorch_lightning as pl
 import torch
 
 from srnlab.config import compose_config
-from srnlab.data import synthesize_dataset
+from srnlab.data.synth import synthesize_dataset
 from srnlab.deblurring import DEFAULT_OVERLAP
 from srnlab.image_io import from_tensor, read_image, to_tensor, to_uint8, write_image
-from srnlab.lit import DeblurModule
+from srnlab.lit.module import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import deblur_tiled
 from srnlab.training import build_module

@@ -37,7 +37,7 @@ from srnlab.data.synth.render import Pose
 from srnlab.data.synth.sources import load_source
 from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.metrics import per_image_psnr, quantize
-from srnlab.weights import load_module
+from srnlab.lit.module import load_module
 
 
 def pairs(root: Path, count: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -30,9 +30,10 @@ from srnlab.config import compose_config
 from srnlab.evaluation import evaluate
 from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.metrics import quantize, score_images
+from srnlab.lit.module import load_module
 from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
-from srnlab.weights import PRETRAINED, load_module
+from srnlab.weights import PRETRAINED
 
 CARD = PRETRAINED.parent / "README.md"
 FIGURE = Path("docs/pretrained-gopro.png")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from srnlab.data import DatasetError, GoProPairs, ImageReadError, read_image, write_image
+from srnlab.data.gopro import DatasetError, GoProPairs
 from srnlab.data.synth import psnr
-from srnlab.image_io import from_tensor, probe_image, to_tensor, to_uint8
+from srnlab.image_io import ImageReadError, from_tensor, probe_image, read_image, to_tensor, to_uint8, write_image
 
 REAL_NAMES = ["DeepDeblurExample_seq4_frame1/000001", "GOPR0384_11_00/000001"]
 

@@ -13,9 +13,18 @@ from skimage import data as skdata
 
 from srnlab.cli.synth import main
 from srnlab.config import compose_config
-from srnlab.data import BlurSynthesizer, GoProPairs, read_image, synthesize_dataset, write_image
-from srnlab.data.synth import RECIPE_FILE, SKIMAGE_SOURCES, Recipe, psnr, read_recipe, split_sources
-from srnlab.image_io import to_uint8
+from srnlab.data.gopro import GoProPairs
+from srnlab.data.synth import (
+    RECIPE_FILE,
+    SKIMAGE_SOURCES,
+    BlurSynthesizer,
+    Recipe,
+    psnr,
+    read_recipe,
+    split_sources,
+    synthesize_dataset,
+)
+from srnlab.image_io import read_image, to_uint8, write_image
 
 SMALL = {"n_train": 4, "n_test": 2, "seed": 0, "size": (64, 96), "progress": False}
 

@@ -10,8 +10,8 @@ import pytest
 from hydra.utils import instantiate
 
 from srnlab.config import compose_config
-from srnlab.data import DatasetError, DeblurDataModule, GoProPairs
-from srnlab.data.datamodule import spread_indices
+from srnlab.data.datamodule import DeblurDataModule, spread_indices
+from srnlab.data.gopro import DatasetError, GoProPairs
 from srnlab.data.synth import RECIPE_FILE, read_recipe
 
 RECIPE = {"n_train": 4, "n_test": 3, "seed": 0, "size": [64, 96]}

@@ -18,6 +18,7 @@ from tf_bundle import write_bundle
 
 from srnlab.checkpoints import CheckpointError
 from srnlab.config import compose_config
+from srnlab.lit.module import load_module
 from srnlab.models.blocks import conv
 from srnlab.models.measure import count_parameters
 from srnlab.models.resize import resize
@@ -25,7 +26,6 @@ from srnlab.release.crc32c import crc32c
 from srnlab.release.importer import import_release
 from srnlab.release.mapping import tf_names, torch_shape
 from srnlab.release.tf_checkpoint import TFCheckpoint
-from srnlab.weights import load_module
 
 TOTALS = {"color": 6_881_251, "gray": 6_876_449, "lstm": 8_056_609}  # reference/official_srn/README.md
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]

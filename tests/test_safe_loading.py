@@ -21,9 +21,10 @@ from safetensors.torch import load_file, save_file
 from srnlab.checkpoints import CheckpointError, UntrustedCheckpoint, load_checkpoint, read_hparams
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.config import compose_config
-from srnlab.lit import DeblurModule
+from srnlab.deblurrer import Deblurrer
+from srnlab.lit.module import DeblurModule, load_module
 from srnlab.results import Budget, RunResult
-from srnlab.weights import export_weights, load_module
+from srnlab.weights import export_weights
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]
 
@@ -96,7 +97,7 @@ def test_a_hostile_checkpoint_never_runs_in_any_command(command, hostile, data_r
 
 def test_the_python_api_refuses_it_too_before_building_anything(hostile) -> None:
     evil, marker = hostile
-    for load in (load_checkpoint, read_hparams, load_module, DeblurModule.load_from_checkpoint):
+    for load in (load_checkpoint, read_hparams, load_module, DeblurModule.load_from_checkpoint, Deblurrer.load):
         with pytest.raises(UntrustedCheckpoint, match=r"refused checkpoint .*evil\.ckpt: loading it would call posix"):
             load(evil)
     old_format = evil.with_name("evil-legacy.ckpt")
@@ -131,7 +132,8 @@ def test_our_own_checkpoints_hold_only_plain_data(smoke_checkpoint) -> None:
 @pytest.fixture(scope="module")
 def weights(smoke_checkpoint, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "model.safetensors"
-    export_weights(load_module(smoke_checkpoint), path, torch.float32)
+    module = load_module(smoke_checkpoint)
+    export_weights(module.net, module.hparams, path, torch.float32)
     return path
 
 
@@ -144,11 +146,12 @@ def rewrite(source: Path, target: Path, metadata_change: dict[str, str], change:
     return target
 
 
-def test_a_weights_file_whose_tensors_do_not_fit_its_metadata_is_refused_naming_them(weights, tmp_path) -> None:
+def test_a_file_whose_tensors_do_not_fit_its_config_is_refused_naming_them(weights, smoke_checkpoint, tmp_path) -> None:
     net = read_hparams(weights)["net"]
     wider = rewrite(weights, tmp_path / "wider.safetensors", {"net": json.dumps({**net, "width_mult": 1.0})})
-    with pytest.raises(CheckpointError, match=r"do not fit .*: file \(\d+, .*\) vs network \(\d+, .*\)"):
-        load_module(wider)
+    for load in (load_module, Deblurrer.load):
+        with pytest.raises(CheckpointError, match=r"do not fit .*: file \(\d+, .*\) vs network \(\d+, .*\)"):
+            load(wider)
 
     def drop_one(tensors: dict) -> dict:
         return dict(list(tensors.items())[1:])
@@ -156,6 +159,12 @@ def test_a_weights_file_whose_tensors_do_not_fit_its_metadata_is_refused_naming_
     short = rewrite(weights, tmp_path / "short.safetensors", {}, drop_one)
     with pytest.raises(CheckpointError, match=r"missing "):
         load_module(short)
+    ckpt = torch.load(smoke_checkpoint, map_location="cpu", weights_only=True)
+    first = next(k for k in ckpt["state_dict"] if k.startswith("net."))
+    del ckpt["state_dict"][first]
+    torch.save(ckpt, tmp_path / "torn.ckpt")
+    with pytest.raises(CheckpointError, match=rf"torn\.ckpt: its tensors .*missing {first[4:]}.*as srn-train wrote it"):
+        Deblurrer.load(tmp_path / "torn.ckpt")
     broken = rewrite(weights, tmp_path / "broken.safetensors", {"net": "{not json"})
     with pytest.raises(CheckpointError, match=r"broken\.safetensors: its 'net' .* not valid JSON"):
         read_hparams(broken)

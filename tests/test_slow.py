@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from srnlab.config import TABLE1_IDS, compose_config
-from srnlab.lit import DeblurModule
+from srnlab.lit.module import DeblurModule
 from srnlab.training import train
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,10 +16,11 @@ from srnlab.checkpoints import CheckpointError, read_hparams
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.cli.export import main as export_main
 from srnlab.config import compose_config
+from srnlab.deblurrer import Deblurrer
 from srnlab.evaluation import evaluate
 from srnlab.image_io import read_image
-from srnlab.lit import DeblurModule
-from srnlab.weights import PRETRAINED, load_module
+from srnlab.lit.module import DeblurModule, load_module
+from srnlab.weights import PRETRAINED
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,17 @@ def test_export_keeps_the_network_config_and_every_weight(smoke_checkpoint, expo
         torch.testing.assert_close(load_module(exported["float32"])(blur), reference, rtol=0, atol=0)
         half = load_module(exported["float16"])(blur)
     assert (half - reference).abs().max() < 2e-2 and not torch.equal(half, reference)
+
+
+def test_the_deblurrer_without_lightning_computes_what_the_training_module_does(smoke_checkpoint, exported) -> None:
+    blur = torch.rand(1, 3, 40, 52)
+    for path in (smoke_checkpoint, exported["float32"]):
+        for ensemble in (False, True):
+            with torch.inference_mode():
+                expected = load_module(path, self_ensemble=ensemble)(blur)
+                deblurrer = Deblurrer.load(path, self_ensemble=ensemble)
+                torch.testing.assert_close(deblurrer(blur), expected, rtol=0, atol=0)
+            assert deblurrer.hparams["net"] == read_hparams(path)["net"] and not deblurrer.training
 
 
 def test_deblur_and_eval_take_a_weights_file_like_a_checkpoint(smoke_checkpoint, exported, tmp_path) -> None:

@@ -103,7 +103,11 @@ def read_hparams(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
     path = _existing(path)
     if path.suffix == WEIGHTS_SUFFIX:
         return _weights_metadata(path)
-    ckpt = load_checkpoint(path, trust=trust)
+    return checkpoint_hparams(path, load_checkpoint(path, trust=trust))
+
+
+def checkpoint_hparams(path: Path, ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters of a loaded `.ckpt`, or the error that it is no srnlab checkpoint."""
     if not isinstance(ckpt.get("hyper_parameters"), dict) or "net" not in ckpt["hyper_parameters"]:
         raise CheckpointError(f"{path} is not an srnlab checkpoint (no 'net' hyperparameters)")
     return ckpt["hyper_parameters"]

@@ -15,12 +15,12 @@ from torch import Tensor
 from tqdm import tqdm
 
 from srnlab.checkpoints import read_hparams
+from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
 from srnlab.image_io import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
-from srnlab.lit import DeblurModule
 from srnlab.precision import autocast, resolve_precision
 from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
-from srnlab.weights import PRETRAINED, load_module
+from srnlab.weights import PRETRAINED
 
 AUTO = "auto"
 DEFAULT_OVERLAP = 64
@@ -63,7 +63,7 @@ def check_tiling(tile: int | str, overlap: int) -> None:
 
 
 def tile_for(
-    blur: Tensor, module: DeblurModule, device: torch.device, tile: int | str, overlap: int, dtype: torch.dtype
+    blur: Tensor, module: Deblurrer, device: torch.device, tile: int | str, overlap: int, dtype: torch.dtype
 ) -> int:
     """The tile size for this image: the option as given (0: whole image), or what the memory allows."""
     if tile != AUTO:
@@ -82,7 +82,7 @@ def describe_tiles(blur: Tensor, tile: int, overlap: int) -> str:
     return f"({width}x{height}) in {len(tiles)} tiles of up to {largest[0]}x{largest[1]} px, overlap {overlap} px"
 
 
-def deblur_image(module: DeblurModule, blur: Tensor, device: torch.device, tile: int, overlap: int) -> Tensor:
+def deblur_image(module: Deblurrer, blur: Tensor, device: torch.device, tile: int, overlap: int) -> Tensor:
     """The deblurred 1 x 3 x H x W image as float32 on the CPU: in one piece when `tile` is 0, else in tiles."""
     if tile:
         return deblur_tiled(module, blur, tile, overlap, device=device)
@@ -116,8 +116,7 @@ def deblur_files(
     choice = resolve_precision(precision, str(target))
     print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
     dtype = choice.autocast_dtype or torch.float32
-    module = load_module(ckpt, map_location=target, trust=trust, self_ensemble=ensemble)
-    module.use_layout_for(target, training=False)
+    module = Deblurrer.load(ckpt, map_location=target, trust=trust, self_ensemble=ensemble)
     written, failed = [], []
     for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):
         try:

@@ -12,10 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import check_variant, read_hparams
 from srnlab.lit.metrics import DEFAULT_METRICS
+from srnlab.lit.module import load_module
 from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
 from srnlab.runfiles import write_csv, write_json
-from srnlab.weights import load_module
 
 log = logging.getLogger(__name__)
 SPLITS = ("test", "val")

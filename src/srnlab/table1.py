@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from scipy.stats import spearmanr
 
 from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
+from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
 from srnlab.lit.metrics import per_image_psnr, quantize
 from srnlab.plotting import variant_colors
@@ -26,7 +27,6 @@ from srnlab.results import RunResult, read_test_images
 from srnlab.runfiles import csv_columns, write_csv
 from srnlab.significance import Significance, analyse
 from srnlab.summary import VariantSummary, summarize
-from srnlab.weights import load_module
 
 
 @dataclass
@@ -392,9 +392,8 @@ def plot_qualitative(sweep: Sweep, rows: list[Row], path: Path, crop: int = 128,
     blur, sharp = _test_crop(sweep.job_dir(lead, sweep.lead_seed(lead)), crop)
     panels = [("blurry input", blur, per_image_psnr(blur, sharp))]
     for row, ckpt in finished:
-        module = load_module(ckpt, map_location="cpu", trust=trust)
-        with torch.no_grad():
-            out = quantize(module(blur))
+        with torch.inference_mode():
+            out = quantize(Deblurrer.load(ckpt, trust=trust)(blur))
         panels.append((row.model, out, per_image_psnr(out, sharp)))
     panels.append(("sharp", sharp, None))
     cols = 6

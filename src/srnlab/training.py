@@ -15,15 +15,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from srnlab.checkpoints import UnreadableCheckpoint, check_variant
-from srnlab.lit import DeblurModule
 from srnlab.lit.callbacks import PROGRESS_FILE, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
+from srnlab.lit.module import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
 from srnlab.results import TEST_IMAGES_FILE, Budget, RunResult
 from srnlab.runfiles import is_launching_process, read_json, write_csv
-from srnlab.weights import load_module
+from srnlab.weights import load_network
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def initialise_network(cfg: DictConfig, module: DeblurModule) -> None:
         return
     trust = bool(cfg.get("trust_checkpoint", False))
     check_variant(path, module.hparams.net, trust=trust)
-    module.net.load_state_dict(load_module(path, trust=trust).net.state_dict())
+    module.net.load_state_dict(load_network(path, trust=trust)[0].state_dict())
     log.info("network initialised from %s (fresh optimiser and schedule)", path)
 
 

@@ -8,59 +8,76 @@ the variant, so a weights file rebuilds its own network exactly as a checkpoint 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
 from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
 
 import srnlab
-from srnlab.checkpoints import WEIGHTS_FORMAT, WEIGHTS_SUFFIX, CheckpointError, read_hparams
-from srnlab.lit import DeblurModule
+from srnlab.checkpoints import (
+    WEIGHTS_FORMAT,
+    WEIGHTS_SUFFIX,
+    CheckpointError,
+    checkpoint_hparams,
+    load_checkpoint,
+    read_hparams,
+)
 from srnlab.runfiles import replaced_atomically
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "sr_edrb3_synthetic.safetensors"
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
 
-def export_weights(module: DeblurModule, path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
-    """Write the network's weights (cast to `dtype`) and its config; atomically, so a reader never sees half a
-    file."""
+def export_weights(
+    net: nn.Module, hparams: Mapping[str, Any], path: str | Path, dtype: torch.dtype = torch.float16
+) -> Path:
+    """Write the network's weights (cast to `dtype`) with its config and variant from `hparams`; atomically, so
+    a reader never sees half a file."""
     path = Path(path)
-    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in module.net.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in net.state_dict().items()}
     metadata = {
         "format": WEIGHTS_FORMAT,
         "srnlab_version": srnlab.__version__,
-        "net": json.dumps(module.hparams.net),
-        "variant": json.dumps(module.hparams.get("variant")),
+        "net": json.dumps(hparams["net"]),
+        "variant": json.dumps(hparams.get("variant")),
     }
     with replaced_atomically(path) as partial:
         save_file(tensors, partial, metadata=metadata)
     return path
 
 
-def load_module(
-    path: str | Path, map_location: str | torch.device = "cpu", *, trust: bool = False, **hparams: Any
-) -> DeblurModule:
-    """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
-    is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
-    (channels_last, compile, self_ensemble)."""
+def read_network(path: str | Path, *, trust: bool = False) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """The hyperparameters and the network's fp32 tensors of a safetensors weights file or a training
+    checkpoint (its state dict's `net.` entries, unprefixed); a .ckpt is read weights-only unless `trust`."""
     path = Path(path)
-    if path.suffix != WEIGHTS_SUFFIX:
-        return DeblurModule.load_from_checkpoint(
-            path, map_location=map_location, weights_only=not trust, **hparams
-        ).eval()
-    saved = read_hparams(path)
-    module = DeblurModule(net=saved["net"], optimizer={}, scheduler={}, variant=saved.get("variant"), **hparams)
-    state = {k: v.float() for k, v in load_file(path).items()}
-    check_tensors_fit(path, state, module.net.state_dict())
-    module.net.load_state_dict(state)
-    return module.to(map_location).eval()
+    if path.suffix == WEIGHTS_SUFFIX:
+        hparams = read_hparams(path)
+        return hparams, {k: v.float() for k, v in load_file(path).items()}
+    ckpt = load_checkpoint(path, trust=trust)
+    hparams = checkpoint_hparams(path, ckpt)
+    state = ckpt.get("state_dict") or {}
+    return hparams, {k.removeprefix("net."): v.float() for k, v in state.items() if k.startswith("net.")}
+
+
+def load_network(
+    path: str | Path, map_location: str | torch.device = "cpu", *, trust: bool = False
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The network a checkpoint or weights file holds, rebuilt from its own config, in fp32 and eval mode, and
+    its hyperparameters. No Lightning: this is the whole of what deblurring needs (srnlab.deblurrer)."""
+    hparams, state = read_network(path, trust=trust)
+    net = instantiate(hparams["net"])
+    check_tensors_fit(Path(path), state, net.state_dict())
+    net.load_state_dict(state)
+    return net.to(map_location).eval(), hparams
 
 
 def check_tensors_fit(path: Path, tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
-    """Refuse a weights file whose tensors are not those of the network its metadata describes, naming the
-    first differences (a file edited by hand, or metadata copied from another export)."""
+    """Refuse a file whose tensors are not those of the network its saved config describes, naming the first
+    differences (a file edited by hand, or metadata copied from another export)."""
     problems = [f"missing {k}" for k in sorted(expected.keys() - tensors.keys())]
     problems += [f"unexpected {k}" for k in sorted(tensors.keys() - expected.keys())]
     problems += [
@@ -70,7 +87,7 @@ def check_tensors_fit(path: Path, tensors: dict[str, torch.Tensor], expected: di
     ]
     if problems:
         shown = "; ".join(problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
-        raise CheckpointError(
-            f"{path}: its tensors do not fit the network its metadata describes ({shown}). Re-export it with "
-            "srn-export from the checkpoint it came from."
-        )
+        remedy = "Re-export it with srn-export from the checkpoint it came from"
+        if path.suffix != WEIGHTS_SUFFIX:
+            remedy = "Pass a checkpoint as srn-train wrote it"
+        raise CheckpointError(f"{path}: its tensors do not fit the network its config describes ({shown}). {remedy}.")

@@ -1,5 +1,6 @@
 """`srn-eval`: score a trained checkpoint (or weights file) on the test or validation pairs, per image and on
-average, with the Hydra configs of srnlab/conf (eval.yaml)."""
+average, with the Hydra configs of srnlab/conf (eval.yaml). Lightning is imported inside the job, after Hydra
+has composed the config (why: srnlab.cli.train)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from omegaconf import DictConfig
 
 from srnlab.config import CONFIG_DIR
 from srnlab.errors import discard_if_untouched, run_hydra_app
-from srnlab.evaluation import evaluate
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def app(cfg: DictConfig) -> float:
+    from srnlab.evaluation import evaluate
+
     with discard_if_untouched(Path(cfg.paths.output_dir)):
         return evaluate(cfg)["mean_psnr"]
 

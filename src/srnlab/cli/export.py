@@ -8,7 +8,7 @@ from pathlib import Path
 from srnlab.checkpoints import WEIGHTS_SUFFIX, read_hparams
 from srnlab.cli import add_trust_option
 from srnlab.errors import UserError, user_errors
-from srnlab.weights import DTYPES, export_weights, load_module
+from srnlab.weights import DTYPES, export_weights, load_network
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.out.suffix != WEIGHTS_SUFFIX:
             raise UserError(f"--out must end in {WEIGHTS_SUFFIX}, got {args.out}")
         read_hparams(args.ckpt, trust=args.trust_checkpoint)
-        module = load_module(args.ckpt, trust=args.trust_checkpoint)
-        path = export_weights(module, args.out, DTYPES[args.dtype])
-    print(f"{path}: {sum(p.numel() for p in module.net.parameters()):,} parameters as {args.dtype}")
+        net, hparams = load_network(args.ckpt, trust=args.trust_checkpoint)
+        path = export_weights(net, hparams, args.out, DTYPES[args.dtype])
+    print(f"{path}: {sum(p.numel() for p in net.parameters()):,} parameters as {args.dtype}")
 
 
 if __name__ == "__main__":

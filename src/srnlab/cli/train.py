@@ -1,5 +1,9 @@
 """`srn-train`: train one variant, or a multirun sweep of them (`--config-name table1`), with the Hydra configs
-of srnlab/conf (train.yaml)."""
+of srnlab/conf (train.yaml).
+
+Lightning is imported inside the job, after Hydra has composed the config: it takes about 9 s to import on a
+2-core CPU, and `--help`, `--cfg job` or a mistyped option should answer in a second, not after it.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,13 @@ from omegaconf import DictConfig
 from srnlab.config import CONFIG_DIR
 from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.runfiles import run_folder_lock
-from srnlab.training import assign_job_gpu, train
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def app(cfg: DictConfig) -> float | None:
     """One job: the folder is locked first, so that a job refused for a busy folder never touches it."""
+    from srnlab.training import assign_job_gpu, train
+
     folder = Path(cfg.paths.output_dir)
     with run_folder_lock(folder), discard_if_untouched(folder):
         assign_job_gpu(cfg)

@@ -1,17 +1,30 @@
-"""The data layer: GOPRO_Large-layout pairs, the synthetic blur generator, augmentation and the DataModule."""
+"""The data layer: GOPRO_Large-layout pairs (srnlab.data.gopro), the synthetic blur generator
+(srnlab.data.synth), augmentation (srnlab.data.transforms) and the DataModule (srnlab.data.datamodule).
 
-from srnlab.data.datamodule import DeblurDataModule
-from srnlab.data.gopro import DatasetError, GoProPairs
-from srnlab.data.synth import BlurSynthesizer, synthesize_dataset
-from srnlab.image_io import ImageReadError, read_image, write_image  # re-exported: datasets read images
+The names below load their submodule on first use (PEP 562), so that `srn-synth` and `srn-deblur` do not import
+Lightning and albumentations through the DataModule, while `srnlab.data.DeblurDataModule` (the configs'
+`_target_`, also in the configs that earlier runs saved) keeps working.
+"""
 
-__all__ = [
-    "BlurSynthesizer",
-    "DatasetError",
-    "DeblurDataModule",
-    "GoProPairs",
-    "ImageReadError",
-    "read_image",
-    "synthesize_dataset",
-    "write_image",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "BlurSynthesizer": "srnlab.data.synth",
+    "DatasetError": "srnlab.data.gopro",
+    "DeblurDataModule": "srnlab.data.datamodule",
+    "GoProPairs": "srnlab.data.gopro",
+    "ImageReadError": "srnlab.image_io",
+    "read_image": "srnlab.image_io",
+    "synthesize_dataset": "srnlab.data.synth",
+    "write_image": "srnlab.image_io",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

@@ -11,11 +11,11 @@ import torch
 from hydra.utils import instantiate
 from torch import Tensor
 
-from srnlab.checkpoints import untrusted
+from srnlab.checkpoints import WEIGHTS_SUFFIX, untrusted
+from srnlab.deblurrer import deblur, in_layout, use_layout
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
-from srnlab.precision import resolve_channels_last
-from srnlab.self_ensemble import self_ensemble
+from srnlab.weights import check_tensors_fit, read_network
 
 
 class DeblurModule(pl.LightningModule):
@@ -49,31 +49,16 @@ class DeblurModule(pl.LightningModule):
         self._compiled = False
 
     def forward(self, blur: Tensor) -> Tensor:
-        """The finest-scale estimate, the deblurred image; with `model.self_ensemble`, the mean of the eight
-        orientations' estimates (srnlab.self_ensemble), which training never uses."""
-        if self.hparams.get("self_ensemble"):
-            return self_ensemble(self.finest_estimate, blur)
-        return self.finest_estimate(blur)
-
-    def finest_estimate(self, blur: Tensor) -> Tensor:
-        return self.net(self.to_layout(blur))[-1]
+        """The deblurred image (srnlab.deblurrer.deblur), self-ensembled with `model.self_ensemble`."""
+        return deblur(self.net, blur, self.channels_last, bool(self.hparams.get("self_ensemble")))
 
     def use_layout_for(self, device: torch.device, training: bool) -> None:
-        """Lay the weights out as `model.channels_last` asks for this device and task (auto: where measured
-        faster). NHWC lets oneDNN and cuDNN pick their fast convolution kernels without a layout conversion
-        around every layer; inputs follow the weights (`to_layout`)."""
-        self.channels_last = resolve_channels_last(self.hparams.channels_last, device, training)
-        self.net.to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        """The weights' memory layout for this device and task (`model.channels_last`, srnlab.deblurrer)."""
+        self.channels_last = use_layout(self.net, self.hparams.channels_last, device, training)
 
     def setup(self, stage: str) -> None:
         """Choose the layout once per Trainer entry point, before the optimizer's state takes the weights'."""
         self.use_layout_for(self.trainer.strategy.root_device, training=stage == "fit")
-
-    def to_layout(self, images: Tensor) -> Tensor:
-        """Images in the memory layout of the network's weights."""
-        if self.channels_last:
-            return images.contiguous(memory_format=torch.channels_last)
-        return images
 
     def configure_model(self) -> None:
         """Compile the network in place (`model.compile`): state-dict keys, checkpoints and resume stay as
@@ -84,8 +69,8 @@ class DeblurModule(pl.LightningModule):
             self._compiled = True
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        outputs = self.net(self.to_layout(batch["blur"]))
-        sharp = self.to_layout(batch["sharp"])
+        outputs = self.net(in_layout(batch["blur"], self.channels_last))
+        sharp = in_layout(batch["sharp"], self.channels_last)
         loss = multiscale_mse(outputs, sharp, (self.hparams.loss or {}).get("scale_weights"))
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
         return loss
@@ -170,6 +155,25 @@ class DeblurModule(pl.LightningModule):
             if refusal:
                 raise refusal from None
             raise
+
+
+def load_module(
+    path: str | Path, map_location: str | torch.device = "cpu", *, trust: bool = False, **hparams: Any
+) -> DeblurModule:
+    """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
+    is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
+    (channels_last, compile, self_ensemble, metrics). To deblur alone, `srnlab.deblurrer.Deblurrer.load` is
+    the lighter way."""
+    path = Path(path)
+    if path.suffix != WEIGHTS_SUFFIX:
+        return DeblurModule.load_from_checkpoint(
+            path, map_location=map_location, weights_only=not trust, **hparams
+        ).eval()
+    saved, state = read_network(path)
+    module = DeblurModule(net=saved["net"], optimizer={}, scheduler={}, variant=saved.get("variant"), **hparams)
+    check_tensors_fit(path, state, module.net.state_dict())
+    module.net.load_state_dict(state)
+    return module.to(map_location).eval()
 
 
 def _gather_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError
 from srnlab.config import compose_config
-from srnlab.lit import DeblurModule
+from srnlab.lit.module import DeblurModule
 from srnlab.release.mapping import SCOPE, tf_names, to_torch, torch_shape
 from srnlab.release.tf_checkpoint import TFCheckpoint
 from srnlab.runfiles import replaced_atomically
@@ -94,7 +94,7 @@ def save_imported(module: DeblurModule, out: Path) -> Path:
     weights-only: the state dict and plain-dict hyperparameters, no trainer state."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == WEIGHTS_SUFFIX:
-        return export_weights(module, out, torch.float32)
+        return export_weights(module.net, module.hparams, out, torch.float32)
     checkpoint = {
         "state_dict": module.state_dict(),
         "hyper_parameters": OmegaConf.to_container(OmegaConf.create(dict(module.hparams))),
