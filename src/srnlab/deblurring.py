@@ -14,7 +14,6 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from srnlab.checkpoints import read_hparams
 from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
 from srnlab.image_io import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
@@ -110,13 +109,11 @@ def deblur_files(
     `ensemble` averages the eight orientations' outputs (srnlab.self_ensemble): sharper, eight times slower.
     """
     check_tiling(tile, overlap)
-    ckpt = ckpt or PRETRAINED
-    read_hparams(ckpt, trust=trust)
     target = pick_device(device)
+    module = Deblurrer.load(ckpt or PRETRAINED, map_location=target, trust=trust, self_ensemble=ensemble)
     choice = resolve_precision(precision, str(target))
     print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
     dtype = choice.autocast_dtype or torch.float32
-    module = Deblurrer.load(ckpt, map_location=target, trust=trust, self_ensemble=ensemble)
     written, failed = [], []
     for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):
         try:

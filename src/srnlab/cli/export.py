@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, read_hparams
+from srnlab.checkpoints import WEIGHTS_SUFFIX
 from srnlab.cli import add_trust_option
 from srnlab.errors import UserError, user_errors
 from srnlab.weights import DTYPES, export_weights, load_network
@@ -22,7 +22,6 @@ def main(argv: list[str] | None = None) -> None:
     with user_errors("srn-export", f"--out <file>{WEIGHTS_SUFFIX}"):
         if args.out.suffix != WEIGHTS_SUFFIX:
             raise UserError(f"--out must end in {WEIGHTS_SUFFIX}, got {args.out}")
-        read_hparams(args.ckpt, trust=args.trust_checkpoint)
         net, hparams = load_network(args.ckpt, trust=args.trust_checkpoint)
         path = export_weights(net, hparams, args.out, DTYPES[args.dtype])
     print(f"{path}: {sum(p.numel() for p in net.parameters()):,} parameters as {args.dtype}")
