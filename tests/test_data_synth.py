@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -201,6 +204,15 @@ def test_bad_parameters() -> None:
         BlurSynthesizer(acceleration=-0.1)
 
 
+def set_digest(out: Path) -> str:
+    """SHA-256 over every PNG's path and bytes."""
+    sha = hashlib.sha256()
+    for path in sorted(out.rglob("*.png")):
+        sha.update(str(path.relative_to(out)).encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
 @pytest.mark.parametrize(
     ("extra", "digest"),
     [
@@ -208,15 +220,54 @@ def test_bad_parameters() -> None:
         (True, "37990f1c9696f98b2922a20a99926149f580f8b6f36a6c8535308605fc0ecc7a"),
     ],
 )
-def test_the_same_recipe_gives_the_same_bytes_as_before_the_synth_package_split(tmp_path, extra, digest) -> None:
-    """SHA-256 over every PNG's path and bytes, recorded with srnlab.data.synthesize before it was split up."""
+def test_the_same_recipe_gives_the_same_bytes_on_every_machine(tmp_path, extra, digest) -> None:
+    """One digest per recipe, whatever the CPU: recorded on an AVX2 machine before the synth package was split
+    up, and since generator version 2 the same on AVX-512 ones (version 1 gave another there)."""
     out = tmp_path / "set"
     synthesize_dataset(out, Recipe(14, 4, 3, (48, 64), extra_training_photos=extra), progress=False)
-    sha = hashlib.sha256()
-    for path in sorted(out.rglob("*.png")):
-        sha.update(str(path.relative_to(out)).encode())
-        sha.update(path.read_bytes())
-    assert sha.hexdigest() == digest
+    assert set_digest(out) == digest
+
+
+# The recipe is the digest test's: under generator version 1 numpy's AVX-512 power moved one of its pixels.
+RENDER_AND_DIGEST = """
+import hashlib, sys
+from pathlib import Path
+from numpy._core._multiarray_umath import __cpu_features__
+from srnlab.data.synth import Recipe, synthesize_dataset
+from srnlab.data.synth.dead_leaves import dead_leaves_image
+from test_data_synth import set_digest
+synthesize_dataset(Path(sys.argv[1]), Recipe(14, 4, 3, (48, 64)), progress=False)
+print(set_digest(Path(sys.argv[1])), hashlib.sha256(dead_leaves_image("dead_leaves_0000").tobytes()).hexdigest())
+print(",".join(name for name in sys.argv[2:] if __cpu_features__[name]))
+"""
+
+
+def test_the_set_does_not_depend_on_numpys_or_opencvs_vector_kernels(tmp_path) -> None:
+    """This project's CPUs differ in their vector extensions (AVX2 only, or AVX-512 too), and numpy and OpenCV
+    pick kernels by them at import. A child process with every numpy kernel above numpy's baseline and
+    OpenCV's AVX-512 ones switched off renders the same bytes as this process: on an AVX-512 machine that is
+    an AVX2 machine's run. (OpenCV's AVX2 kernels stay on: every machine here has AVX2, and OpenCV's
+    SSE-only kernels give other bits.)"""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    dispatched = [name for name in __cpu_dispatch__ if __cpu_features__[name]]
+    if not dispatched:
+        pytest.skip("numpy runs only its baseline kernels on this CPU: there is nothing to switch off")
+    env = os.environ | {
+        "NPY_DISABLE_CPU_FEATURES": ",".join(dispatched),
+        "OPENCV_CPU_DISABLE": "AVX512F,AVX512-SKX,AVX512-COMMON",
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+    }
+    runs = {}
+    for name, child_env in (("as it is", os.environ), ("switched off", env)):
+        proc = subprocess.run(
+            [sys.executable, "-c", RENDER_AND_DIGEST, str(tmp_path / name), *dispatched],
+            env=child_env | {"PYTHONPATH": env["PYTHONPATH"]}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[name] = proc.stdout.split("\n")
+    assert runs["as it is"][1] == ",".join(dispatched) and runs["switched off"][1] == "", "the switch took"
+    assert runs["switched off"][0] == runs["as it is"][0]
 
 
 def test_the_data_config_states_the_recipe_defaults() -> None:

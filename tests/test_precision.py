@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 
 from srnlab import precision
 from srnlab.config import compose_config
+from srnlab.errors import ConfigError
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import quantize, score_images
 from srnlab.precision import BF16, FP32, resolve_precision, trainer_precision
@@ -20,6 +21,8 @@ TRAINERS = ("cpu", "gpu", "ddp", "ddp_cpu")
 
 
 def fake_cpu(monkeypatch: pytest.MonkeyPatch, amx: bool, avx512_bf16: bool, onednn: bool = True) -> None:
+    """This CPU as one with (or without) these bf16 units, whatever SRNLAB_CPU_BF16 the suite runs under."""
+    monkeypatch.delenv(precision.CPU_BF16_SWITCH, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     monkeypatch.setattr(precision, "onednn_bf16", lambda: onednn)
@@ -42,10 +45,38 @@ def test_auto_on_cpu_follows_native_bf16(monkeypatch, amx, avx512_bf16, onednn, 
     assert ("oneDNN" in choice.reason) == (not onednn)
 
 
-def test_auto_on_this_cpu_matches_torchs_probes() -> None:
+def test_auto_on_this_cpu_matches_torchs_probes(monkeypatch) -> None:
+    monkeypatch.delenv(precision.CPU_BF16_SWITCH, raising=False)
     native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     expected = BF16 if native and precision.onednn_bf16() else FP32
     assert resolve_precision("auto", "cpu").precision == expected
+
+
+@pytest.mark.parametrize(
+    ("switch", "expected", "layout"), [("off", FP32, False), ("on", BF16, True), ("OFF", FP32, False)]
+)
+@pytest.mark.parametrize("amx", [True, False])
+def test_the_cpu_switch_forces_either_path_on_any_cpu(monkeypatch, switch, expected, layout, amx) -> None:
+    fake_cpu(monkeypatch, amx=amx, avx512_bf16=False)
+    monkeypatch.setenv(precision.CPU_BF16_SWITCH, switch)
+    choice = resolve_precision("auto", "cpu")
+    assert choice.precision == expected and f"SRNLAB_CPU_BF16={switch.lower()}" in choice.reason
+    assert precision.resolve_channels_last("auto", torch.device("cpu"), training=True) is layout
+    assert resolve_precision("32", "cpu").precision == FP32, "an explicit value still wins"
+
+
+@pytest.mark.parametrize("switch", ["", "auto"])
+def test_the_cpu_switch_unset_or_auto_asks_the_hardware(monkeypatch, switch) -> None:
+    fake_cpu(monkeypatch, amx=False, avx512_bf16=True)
+    monkeypatch.setenv(precision.CPU_BF16_SWITCH, switch)
+    isa = torch.backends.cpu.get_cpu_capability()
+    assert resolve_precision("auto", "cpu") == precision.PrecisionChoice(BF16, f"CPU ({isa}) has AVX512-BF16")
+
+
+def test_a_wrong_cpu_switch_names_the_variable(monkeypatch) -> None:
+    monkeypatch.setenv(precision.CPU_BF16_SWITCH, "fast")
+    with pytest.raises(ConfigError, match="SRNLAB_CPU_BF16='fast': use auto"):
+        resolve_precision("auto", "cpu")
 
 
 def test_auto_without_a_gpu_falls_back_to_fp32(monkeypatch) -> None:

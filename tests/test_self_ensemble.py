@@ -66,8 +66,20 @@ def test_srn_eval_and_srn_deblur_take_the_option(smoke_checkpoint, tmp_path) -> 
     cv2.imwrite(str(photo), np.random.default_rng(2).integers(0, 256, (40, 56, 3), dtype=np.uint8))
     outputs: dict[str, Path] = {}
     for name, flags in (("plain", []), ("ensembled", ["--self-ensemble"])):
-        deblur_main(["--ckpt", str(smoke_checkpoint), "--out", str(tmp_path / name), "--device", "cpu", *flags,
-                     str(photo)])  # fmt: skip
+        deblur_main(
+            [
+                "--ckpt",
+                str(smoke_checkpoint),
+                "--out",
+                str(tmp_path / name),
+                "--device",
+                "cpu",
+                "--precision",
+                "32",
+                *flags,
+                str(photo),
+            ]
+        )  # fmt: skip: fp32, as the reference below
         outputs[name] = tmp_path / name / "photo_deblurred.png"
     expected = load_module(smoke_checkpoint, self_ensemble=True)
     with torch.inference_mode():

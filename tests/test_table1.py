@@ -19,7 +19,7 @@ from srnlab.cli.table1 import main as table1_main
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluation import format_report
 from srnlab.models.measure import count_parameters
-from srnlab.precision import cpu_name
+from srnlab.precision import cpu_name, resolve_precision
 from srnlab.results import Budget, RunResult
 from srnlab.runfiles import write_csv
 from srnlab.summary import summarize
@@ -52,7 +52,8 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
     assert all(float(r["psnr_ci_low"]) <= float(r["psnr"]) <= float(r["psnr_ci_high"]) for r in rows.values())
     with (smoke_sweep / "pairs.csv").open() as f:
         assert len(list(csv.DictReader(f))) == 45, "every pair of the 10 variants"
-    assert f"Machine: {cpu_name()}, " in table and "precision 32-true" in table
+    # the smoke profile trains with precision auto: what this CPU resolves it to (32-true or bf16-mixed)
+    assert f"Machine: {cpu_name()}, " in table and f"precision {resolve_precision('auto', 'cpu').precision} (" in table
     for name in ("psnr_vs_params.png", "qualitative.png", "pairs.png"):
         assert (smoke_sweep / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.stem for p in (smoke_sweep / "curves").glob("*.csv")) == sorted(TABLE1_IDS)

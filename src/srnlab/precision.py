@@ -4,6 +4,10 @@ channels_last memory layout where it was measured faster.
 bf16 autocast makes SR-EDRB3 4-5x faster on CPUs with AMX-BF16 and on bf16 GPUs, but on an AVX2-only CPU
 oneDNN emulates bf16 and the same network runs about 10x slower than in fp32 (README, 'Speed'). So `auto`
 asks torch what the device can do and picks the fast path only where it is fast.
+
+`SRNLAB_CPU_BF16=off` makes any CPU count as one without native bf16 (the AVX2 machines' fp32 path) and `on`
+as one with it (bf16 emulated where it is not native: slow, for tests), so that either machine can run both
+paths: `SRNLAB_CPU_BF16=off make test`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 
 import torch
 
+from srnlab.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
@@ -27,6 +33,7 @@ BF16 = "bf16-mixed"
 # Short names of the deblur CLI and the benchmarks -> Lightning's precision strings.
 ALIASES = {"32": FP32, "fp32": FP32, "bf16": BF16, "16": "16-mixed", "fp16": "16-mixed"}
 _AUTOCAST_DTYPES = {BF16: torch.bfloat16, "16-mixed": torch.float16}
+CPU_BF16_SWITCH = "SRNLAB_CPU_BF16"  # auto (ask the hardware), off or on
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,12 @@ def cpu_native_bf16() -> tuple[bool, str]:
     which says nothing about bf16 instructions, so the cpuinfo probes torch ships are asked as well.
     """
     isa = torch.backends.cpu.get_cpu_capability()
+    forced = os.environ.get(CPU_BF16_SWITCH, AUTO).strip().lower() or AUTO
+    if forced not in (AUTO, "off", "on"):
+        raise ConfigError(f"{CPU_BF16_SWITCH}={forced!r}: use auto (ask the hardware), off (fp32 path) or on (bf16).")
+    if forced != AUTO:
+        kind = "with" if forced == "on" else "without"
+        return forced == "on", f"{CPU_BF16_SWITCH}={forced}: this CPU ({isa}) counts as one {kind} native bf16"
     probes = {"AMX-BF16": "_is_amx_tile_supported", "AVX512-BF16": "_is_avx512_bf16_supported"}
     found = [name for name, probe in probes.items() if getattr(torch.cpu, probe, lambda: False)()]
     if found and onednn_bf16():

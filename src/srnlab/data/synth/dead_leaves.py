@@ -56,7 +56,7 @@ def dead_leaves_image(name: str) -> np.ndarray:
 def _power_law_radii(rng: np.random.Generator, count: int, low: float, high: float) -> np.ndarray:
     """Radii with density proportional to r^-3 on [low, high], by inverting its distribution function."""
     u = rng.uniform(size=count)
-    return (low**-2 - u * (low**-2 - high**-2)) ** -0.5
+    return 1.0 / np.sqrt(low**-2 - u * (low**-2 - high**-2))  # not ** -0.5: numpy's power varies by CPU
 
 
 def _paint_disc(canvas: np.ndarray, rng: np.random.Generator, radius: float) -> None:

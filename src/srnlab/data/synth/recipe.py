@@ -16,7 +16,8 @@ from srnlab.data.synth.render import BlurSynthesizer
 from srnlab.data.synth.sources import EXTRA_TRAINING_SOURCES, source_names
 from srnlab.errors import ConfigError
 
-GENERATOR_VERSION = 1  # bump whenever rendering changes, so that DataModules regenerate stale sets
+GENERATOR_VERSION = 2  # bump whenever rendering changes, so that DataModules regenerate stale sets
+# 2: the same bits on every CPU (portable camera response and paths); version 1 sets differed by machine
 RECIPE_FILE = "recipe.json"
 
 

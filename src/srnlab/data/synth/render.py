@@ -1,7 +1,12 @@
 """Rendering one GOPRO-style pair from a sharp photo: a random smooth camera trajectory (translation, in-plane
 rotation, a little zoom) over the exposure gives 7-13 sub-frames, each a warp of the photo; optionally an object
 region moves on a path of its own. `blur` averages the sub-frames, `blur_gamma` averages them after inverting
-a gamma-2.2 camera response, `sharp` is the middle sub-frame, an exact crop of the photo."""
+a gamma-2.2 camera response, `sharp` is the middle sub-frame, an exact crop of the photo.
+
+Every step gives the same bits on every x86-64 CPU, so a recipe names one set of files: OpenCV's warps and
+filters and numpy's + - * / are exact or correctly rounded on all their code paths, while numpy's power, exp
+and sin are not (they switch to other kernels on AVX-512 machines), so none of those touches an image: the
+camera response uses `portable_math.power`, the paths only products and sums."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from srnlab.data.synth.portable_math import power
 from srnlab.errors import ConfigError
 from srnlab.image_io import to_uint8
 
@@ -46,13 +52,20 @@ class MovingObject:
 class SynthPair:
     """One rendered pair with everything needed to check it: float32 H x W x 3 images in [0, 1]."""
 
+    frames: np.ndarray  # K x H x W x 3, the sub-frames of the exposure
     blur: np.ndarray
-    blur_gamma: np.ndarray
     sharp: np.ndarray
     source: np.ndarray  # the photo as rescaled for this pair: the poses refer to its pixels
     poses: tuple[Pose, ...]  # the camera trajectory, one pose per sub-frame; the middle one made `sharp`
     moving_object: MovingObject | None
     psnr: float  # PSNR(blur, sharp) in dB after 8-bit quantisation, as the files on disk will measure
+
+    @property
+    def blur_gamma(self) -> np.ndarray:
+        """The sub-frames averaged in linear light (a gamma-2.2 response inverted, averaged, re-applied), as
+        GOPRO_Large's blur_gamma. Made on demand: fitting the blur strength needs only `blur`."""
+        linear = power(self.frames, GAMMA).mean(axis=0)
+        return power(linear, 1 / GAMMA).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -196,15 +209,16 @@ class BlurSynthesizer:
         or unit peak (1-D).
         """
         direction = rng.normal(size=dims)
-        direction /= np.linalg.norm(direction)
+        direction /= np.sqrt(np.sum(direction * direction))
         bend, wobble = rng.normal(0.0, self.acceleration, dims), rng.normal(0.0, self.jerk, dims)
-        coefficients = np.stack([direction, bend, wobble])
 
-        def at(t: np.ndarray) -> np.ndarray:
-            return np.stack([t, t**2, t**3], axis=1) @ coefficients
+        def at(t: np.ndarray) -> np.ndarray:  # products and sums only: a matmul's BLAS kernel is the CPU's
+            t = t[:, None]
+            return t * direction + t * t * bend + t * t * t * wobble
 
         dense = at(np.linspace(-0.5, 0.5, 129))
-        size = np.linalg.norm(np.diff(dense, axis=0), axis=1).sum() if dims == 2 else np.abs(dense).max()
+        steps = np.diff(dense, axis=0)
+        size = np.sqrt(np.sum(steps * steps, axis=1)).sum() if dims == 2 else np.abs(dense).max()
         return at(times) / size
 
     def _fit_gain(self, scene: _Scene) -> SynthPair:
@@ -239,9 +253,8 @@ class BlurSynthesizer:
             frames = [self._paste_object(frame, scene, obj, k) for k, frame in enumerate(frames)]
         stack = np.stack(frames)
         blur = stack.mean(axis=0)
-        blur_gamma = np.mean(stack**GAMMA, axis=0) ** (1 / GAMMA)
         sharp = frames[len(frames) // 2]
-        return SynthPair(blur, blur_gamma, sharp, scene.source, poses, obj, psnr(to_uint8(blur), to_uint8(sharp)))
+        return SynthPair(stack, blur, sharp, scene.source, poses, obj, psnr(to_uint8(blur), to_uint8(sharp)))
 
     def _paste_object(self, frame: np.ndarray, scene: _Scene, obj: MovingObject, k: int) -> np.ndarray:
         """Composite the object, moved to sub-frame k, over that sub-frame with its moved soft mask."""
