@@ -1,9 +1,10 @@
 """The fast path chosen by the hardware: bf16 where it is native, fp32 where bf16 would be emulated, and the
 channels_last memory layout where it was measured faster.
 
-bf16 autocast makes SR-EDRB3 4-5x faster on CPUs with AMX-BF16 and on bf16 GPUs, but on an AVX2-only CPU
-oneDNN emulates bf16 and the same network runs about 10x slower than in fp32 (README, 'Speed'). So `auto`
-asks torch what the device can do and picks the fast path only where it is fast.
+bf16 autocast makes SR-EDRB3 4-5x faster on CPUs with AMX-BF16 and on bf16 GPUs, and 2.6-3.3x on an AMD
+EPYC with AVX512-BF16 and no AMX, but on an AVX2-only CPU oneDNN emulates bf16 and the same network runs
+about 10x slower than in fp32 (README, 'Speed'). So `auto` asks torch what the device can do and picks the
+fast path only where it is fast.
 
 `SRNLAB_CPU_BF16=off` makes any CPU count as one without native bf16 (the AVX2 machines' fp32 path) and `on`
 as one with it (bf16 emulated where it is not native: slow, for tests), so that either machine can run both
