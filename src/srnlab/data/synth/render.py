@@ -3,10 +3,11 @@ rotation, a little zoom) over the exposure gives 7-13 sub-frames, each a warp of
 region moves on a path of its own. `blur` averages the sub-frames, `blur_gamma` averages them after inverting
 a gamma-2.2 camera response, `sharp` is the middle sub-frame, an exact crop of the photo.
 
-Every step gives the same bits on every x86-64 CPU, so a recipe names one set of files: OpenCV's warps and
-filters and numpy's + - * / are exact or correctly rounded on all their code paths, while numpy's power, exp
-and sin are not (they switch to other kernels on AVX-512 machines), so none of those touches an image: the
-camera response uses `portable_math.power`, the paths only products and sums."""
+Every step gives the same bits on every x86-64 CPU with AVX2, AVX-512 or not, so a recipe names one set of
+files: numpy's + - * / are correctly rounded on all their code paths and OpenCV's warps and filters give the
+same bits with its AVX2 and AVX-512 kernels (its SSE-only ones, for older CPUs, do not), while numpy's power,
+exp and sin switch to other kernels on AVX-512 machines, so none of those touches an image: the camera
+response uses `portable_math.power`, the paths only products and sums."""
 
 from __future__ import annotations
 
