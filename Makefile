@@ -14,7 +14,7 @@ DATA_ROOT ?=
 LAUNCHER ?= basic
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint format params data bench-data bench-model learning-budget pretrained gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync wandb-dashboard clean
+.PHONY: help install test test-slow lint format params data bench-data bench-model learning-budget proxy-fidelity pretrained gpu-check gpu-check-dry-run reproduce-table1 table1 wandb-sync wandb-dashboard clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ bench-model: $(STAMP) ## SR-EDRB3 720p forward and training step: fp32 NCHW vs t
 
 learning-budget: $(STAMP) ## SR-EDRB3 validation PSNR against training compute for several recipes (docs/learning-budget.md)
 	$(BIN)/python benchmarks/learning_budget.py $(ARGS)
+
+proxy-fidelity: $(STAMP) ## The proxy study (docs/proxy-fidelity.md): train its arms (hours, resumable), keep their small files, write the report
+	$(BIN)/python benchmarks/proxy_fidelity.py train --log-dir $(LOG_DIR) $(ARGS)
+	$(BIN)/python benchmarks/proxy_fidelity.py report --log-dir $(LOG_DIR)
 
 pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 2 hours on 2 CPU cores, resumable), export it into the package, score it
 	$(BIN)/srn-train experiment=pretrained_stage1 hydra.run.dir=$(LOG_DIR)/pretrained-stage1 test=false
