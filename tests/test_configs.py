@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from srnlab.config import CONFIG_DIR, TABLE1_IDS, compose_config, experiment_path
 
-PROFILES = ("smoke", "mini", "gpu", "paper")
+PROFILES = tuple(sorted(p.stem for p in (CONFIG_DIR / "profile").glob("*.yaml")))  # every profile, study arms too
 
 
 def test_the_table1_sweep_lists_every_table1_experiment_once_in_the_papers_order() -> None:

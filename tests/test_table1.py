@@ -52,9 +52,13 @@ def test_smoke_sweep_writes_all_ten_rows_with_the_paper_parameter_counts(smoke_s
     assert all(float(r["psnr_ci_low"]) <= float(r["psnr"]) <= float(r["psnr_ci_high"]) for r in rows.values())
     with (smoke_sweep / "pairs.csv").open() as f:
         assert len(list(csv.DictReader(f))) == 45, "every pair of the 10 variants"
+    with (smoke_sweep / "claims.csv").open() as f:
+        claims = list(csv.DictReader(f))
+    assert len(claims) == 10 and {c["verdict"] for c in claims} <= {"reproduced", "not distinguishable", "contradicted"}
+    assert "The paper's claims: " in table and "claims.md" in table
     # the smoke profile trains with precision auto: what this CPU resolves it to (32-true or bf16-mixed)
     assert f"Machine: {cpu_name()}, " in table and f"precision {resolve_precision('auto', 'cpu').precision} (" in table
-    for name in ("psnr_vs_params.png", "qualitative.png", "pairs.png"):
+    for name in ("psnr_vs_params.png", "qualitative.png", "pairs.png", "claims.png"):
         assert (smoke_sweep / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.stem for p in (smoke_sweep / "curves").glob("*.csv")) == sorted(TABLE1_IDS)
     (run,) = [read_run(r) for r in find_runs(smoke_sweep)]

@@ -21,6 +21,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from srnlab.claims import CLAIMS_KEY
 from srnlab.config import compose_config, variant_order
 from srnlab.errors import UserError
 from srnlab.plotting import variant_colors
@@ -212,6 +213,23 @@ def provenance(source: SweepSource) -> dict[str, str]:
     }  # fmt: skip
 
 
+def claims_blocks(results_dir: Path) -> list[dict[str, Any]]:
+    """The paper's design claims judged on this sweep (srnlab.claims), where srn-table1 wrote them."""
+    claims_md = results_dir / f"{CLAIMS_KEY}.md"
+    if not claims_md.is_file():
+        return []
+    tally = next(line for line in claims_md.read_text().splitlines() if line and not line.startswith(("#", "|")))
+    return [
+        {"kind": "heading", "text": "The paper's claims"},
+        {"kind": "markdown", "text": tally},
+        {"kind": "panels", "runs": "table", "panels": [
+            {"kind": "table", "title": "Each claim: our difference, its interval and verdict (claims.csv)",
+             "key": CLAIMS_KEY},
+            _media("our difference per claim beside the paper's", [CLAIMS_KEY]),
+        ]},
+    ]  # fmt: skip
+
+
 def report_blocks(source: SweepSource, made: dict[str, str]) -> list[dict[str, Any]]:
     runs = source.runs
     intro = (
@@ -230,6 +248,7 @@ def report_blocks(source: SweepSource, made: dict[str, str]) -> list[dict[str, A
             {"kind": "table", "title": "Every pair of variants, image by image (pairs.csv)", "key": PAIRS_KEY},
             _media("row minus column, hatched where not distinguishable", [PAIRS_KEY]),
         ]},
+        *claims_blocks(source.results_dir),
         {"kind": "heading", "text": "Ours beside the paper's"},
         {"kind": "panels", "runs": "variants", "panels": table1_panels()},
         {"kind": "heading", "text": "Reading"},

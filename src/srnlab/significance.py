@@ -67,6 +67,14 @@ class PairComparison:
             "n_images": self.n_images,
         }
 
+    @classmethod
+    def from_record(cls, row: Mapping[str, str]) -> PairComparison:
+        """A row of pairs.csv read back (its values as text)."""
+        return cls(
+            row["a"], row["b"], float(row["mean_diff_db"]), float(row["ci_low_db"]), float(row["ci_high_db"]),
+            float(row["p_wilcoxon"]), float(row["p_holm"]), row["verdict"], int(row["n_images"]),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Significance:
@@ -150,7 +158,8 @@ def _wilcoxon(d: np.ndarray) -> float:
     return float(stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
 
 
-def _verdict(mean_diff: float, p_holm: float, alpha: float) -> str:
+def verdict(mean_diff: float, p_holm: float, alpha: float) -> str:
+    """'better' / 'worse' where the corrected p is below alpha, by the sign of the difference."""
     if p_holm < alpha and mean_diff > 0:
         return "better"
     if p_holm < alpha and mean_diff < 0:
@@ -170,7 +179,7 @@ def _pairs(arrays: Mapping[str, np.ndarray], boot: np.ndarray, alpha: float) -> 
         low, high = _interval(boot[:, i] - boot[:, j])
         mean_diff = float(d.mean())
         pairs.append(
-            PairComparison(ids[i], ids[j], mean_diff, low, high, p, float(q), _verdict(mean_diff, q, alpha), d.size)
+            PairComparison(ids[i], ids[j], mean_diff, low, high, p, float(q), verdict(mean_diff, q, alpha), d.size)
         )
     return pairs
 

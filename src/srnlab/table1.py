@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from scipy.stats import spearmanr
 
+from srnlab.claims import CLAIMS_KEY, ClaimVerdict, judge, read_pairs, table1_claims, tally, write_claims
 from srnlab.config import TABLE1_IDS, compose_config, experiment_ids
 from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
@@ -293,8 +294,10 @@ def _pm(mean: float | None, std: float | None, spec: str) -> str:
     return _fmt(mean, spec) + (f" ± {std:{spec}}" if std is not None else "")
 
 
-def significance_lines(significance: Significance | None, rows: list[Row]) -> list[str]:
-    """How to read the intervals and the pairs, under the table."""
+def significance_lines(
+    significance: Significance | None, rows: list[Row], claims: list[ClaimVerdict] | None = None
+) -> list[str]:
+    """How to read the intervals, the pairs and the claims, under the table."""
     rho = spearman(rows) if significance is None else significance.spearman
     if significance is None:
         return [f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}", "",
@@ -316,10 +319,20 @@ def significance_lines(significance: Significance | None, rows: list[Row]) -> li
         f"Pairs: {len(distinct)} of {len(significance.pairs)} differ (paired Wilcoxon signed-rank test per test "
         "image, Holm-corrected over all pairs, 5 %): pairs.csv, pairs.png. Rank stability: the share of bootstrap "
         "resamples in which a variant keeps its rank.",
+        *(
+            [f"The paper's claims: {tally(claims)} (Holm over the claims): claims.md, claims.csv, claims.png."]
+            if claims
+            else []
+        ),
     ]
 
 
-def format_markdown(rows: list[Row], results: list[RunResult], significance: Significance | None = None) -> str:
+def format_markdown(
+    rows: list[Row],
+    results: list[RunResult],
+    significance: Significance | None = None,
+    claims: list[ClaimVerdict] | None = None,
+) -> str:
     others = list(dict.fromkeys(k for r in rows for k in r.other_scores))
     lines = [
         "# Table 1 reproduction",
@@ -349,7 +362,7 @@ def format_markdown(rows: list[Row], results: list[RunResult], significance: Sig
             + "".join(f"{_fmt(r.other_scores.get(k), '.4f')} | " for k in others)
             + f"{r.status} |"
         )
-    lines += ["", *significance_lines(significance, rows), ""]
+    lines += ["", *significance_lines(significance, rows, claims), ""]
     return "\n".join(lines)
 
 
@@ -464,9 +477,12 @@ def copy_curves(sweep: Sweep, out_dir: Path) -> None:
             shutil.copyfile(src, curves / f"{exp_id}.csv")
 
 
-def log_to_wandb(rows: list[Row], out_dir: Path, group: str, pairs: list[dict[str, object]]) -> None:
-    """The table (its columns named as in table1.csv), the pairwise comparisons (as in pairs.csv) and the
-    pictures as one W&B run of the sweep's group, job type `table` (offline unless WANDB_MODE says otherwise)."""
+def log_to_wandb(
+    rows: list[Row], out_dir: Path, group: str, pairs: list[dict[str, object]], claims: list[dict[str, object]]
+) -> None:
+    """The table (its columns named as in table1.csv), the pairwise comparisons (as in pairs.csv), the claims (as
+    in claims.csv) and the pictures as one W&B run of the sweep's group, job type `table` (offline unless
+    WANDB_MODE says otherwise)."""
     import os
 
     import wandb
@@ -479,7 +495,9 @@ def log_to_wandb(rows: list[Row], out_dir: Path, group: str, pairs: list[dict[st
         run.log({TABLE_KEY: wandb.Table(columns=columns, data=[[rec.get(c) for c in columns] for rec in records])})
         if pairs:
             run.log({PAIRS_KEY: wandb.Table(columns=csv_columns(pairs), data=[list(p.values()) for p in pairs])})
-        for name in (*PICTURES, PAIRS_KEY):
+        if claims:
+            run.log({CLAIMS_KEY: wandb.Table(columns=csv_columns(claims), data=[list(c.values()) for c in claims])})
+        for name in (*PICTURES, PAIRS_KEY, CLAIMS_KEY):
             if (out_dir / f"{name}.png").exists():
                 run.log({name: wandb.Image(str(out_dir / f"{name}.png"))})
     finally:
@@ -491,15 +509,27 @@ def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, t
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = collect_rows(sweep.seed_results, {i: summarize(i) for i in sweep.ids})
     significance = analyse_sweep(sweep, rows)
-    (out_dir / "table1.md").write_text(format_markdown(rows, sweep.finished(), significance))
+    claims = judge(significance.pairs, table1_claims()) if significance else None
+    (out_dir / "table1.md").write_text(format_markdown(rows, sweep.finished(), significance, claims))
     write_csv(out_dir / "table1.csv", [r.record() for r in rows])
     pairs = [p.record() for p in significance.pairs] if significance else []
     if significance:
         write_csv(out_dir / f"{PAIRS_KEY}.csv", pairs)
         plot_pairs(significance, rows, out_dir / f"{PAIRS_KEY}.png")
+        write_claims(claims, out_dir, f"Table 1's claims, profile {sweep.profile or 'unnamed'}")
     plot_psnr_vs_params(rows, out_dir / "psnr_vs_params.png")
     plot_qualitative(sweep, rows, out_dir / "qualitative.png", trust=trust)
     copy_curves(sweep, out_dir)
     if wandb_group:
-        log_to_wandb(rows, out_dir, wandb_group, pairs)
+        log_to_wandb(rows, out_dir, wandb_group, pairs, [c.record() for c in claims or []])
     return rows
+
+
+def rejudge_claims(results_dir: Path) -> str:
+    """The claims of a results folder judged from its pairs.csv alone (for folders whose sweep is gone); returns
+    claims.md's text."""
+    pairs = results_dir / f"{PAIRS_KEY}.csv"
+    if not pairs.is_file():
+        raise UserError(f"no {pairs}: the claims need the paired tests srn-table1 writes there")
+    write_claims(judge(read_pairs(pairs), table1_claims()), results_dir, f"Table 1's claims, {results_dir.name}")
+    return (results_dir / f"{CLAIMS_KEY}.md").read_text()

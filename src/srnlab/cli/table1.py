@@ -8,7 +8,7 @@ from pathlib import Path
 
 from srnlab.cli import add_trust_option
 from srnlab.errors import UserError, user_errors
-from srnlab.table1 import Sweep, build_results
+from srnlab.table1 import Sweep, build_results, rejudge_claims
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,8 +25,19 @@ def main(argv: list[str] | None = None) -> None:
         "--wandb-group", default=None, help="W&B group of the table's run (default: the group the sweep logged to)"
     )
     parser.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    parser.add_argument(
+        "--claims-from-pairs",
+        type=Path,
+        metavar="RESULTS",
+        help="judge the paper's claims again from a results folder's pairs.csv (no sweep needed) and write its "
+        "claims.md, claims.csv and claims.png",
+    )
     add_trust_option(parser, "the sweep's checkpoints")
     args = parser.parse_args(argv)
+    if args.claims_from_pairs is not None:
+        with user_errors("srn-table1", "--claims-from-pairs <results folder>"):
+            print(rejudge_claims(args.claims_from_pairs))
+        return
     if args.runs is not None and args.overrides:
         parser.error("pass either --runs or the sweep's overrides, not both")
     with user_errors("srn-table1", "--out <folder>"):
