@@ -4,32 +4,58 @@ stably and above their blurry input.
     python benchmarks/proxy_fidelity.py train --arms proxy_residual proxy_pairs proxy_long --seeds 1 2
     python benchmarks/proxy_fidelity.py collect     # copy finished jobs' small files into ablations/proxy-fidelity
     python benchmarks/proxy_fidelity.py report      # analyse every arm, write the doc's results block and figure
+    python benchmarks/proxy_fidelity.py recheck     # the chosen arm on another synthetic seed and other scenes
 
 `train` runs each arm's Table 1 sweep (`srn-train --config-name table1 profile=<arm>`) with the study's pinned
 precision, two jobs at a time with one thread each; an interrupted study resumes where it stopped (finished jobs
 are skipped, unfinished ones resume from their last.ckpt). `collect` keeps what a finished job leaves that the
 analysis needs (result.json, test_images.csv, the CSV log, the Hydra config), so that the study can be
-re-analysed, and continued on another machine, from the repository alone.
+re-analysed, and continued on another machine, from the repository alone. `report` reads only those files and
+the control's committed results, applies the pre-registered selection rule and writes the results block of the
+doc, `ablations/proxy-fidelity/summary.json` and `docs/proxy-fidelity.png`.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 from hydra.utils import instantiate
+from scipy import stats
+from torch.utils.flop_counter import FlopCounterMode
 
+from srnlab.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
 from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.lit.losses import multiscale_mse
+from srnlab.results import RunResult, read_test_images
+from srnlab.significance import PairComparison, analyse
 
 ARMS = ("proxy_residual", "proxy_pairs", "proxy_long")  # the pre-registered candidates, in running order
+LABELS = {"mini": "A: control", "proxy_residual": "B: residual", "proxy_pairs": "C: pairs", "proxy_long": "D: longer"}
 CONTROL = "mini"  # the control arm: its committed results, ablations/results/mini
 PRECISION = "32-true"  # pre-registered: the control's precision, available on every CPU
 STUDY_DIR = Path("ablations") / "proxy-fidelity"
+CONTROL_DIR = Path("ablations") / "results" / CONTROL
+DOC = Path("docs") / "proxy-fidelity.md"
+FIGURE = Path("docs") / "proxy-fidelity.png"
 KEPT_FILES = ("result.json", "test_images.csv", "csv/metrics.csv", ".hydra/config.yaml", ".hydra/overrides.yaml")
+# Pre-registered budget rule (docs/proxy-fidelity.md, "Selection rule" (c)): one seed of mini's 600 steps takes
+# these minutes with the default launcher; an arm with mini's shapes scales by its steps.
+MINI_SEED_MINUTES = {"AMX": 29.0, "AVX2": 33.0}
+BUDGET_MINUTES = {"AMX": 60.0, "AVX2": 180.0}
+TAU_TIE = 0.10  # pre-registered: arms within this of the best between-seed tau count as tied
 
 
 def sweep_overrides(arm: str, log_dir: Path) -> list[str]:
@@ -40,65 +66,364 @@ def sweep_dir(arm: str, log_dir: Path) -> Path:
     return Path(compose_config("table1", sweep_overrides(arm, log_dir)).hydra.sweep.dir)
 
 
-def ensure_data(arm: str, log_dir: Path) -> None:
+def ensure_data(overrides: list[str]) -> None:
     """Synthesise the arm's set once, before two parallel jobs would race to."""
-    cfg = compose_config("table1", [*sweep_overrides(arm, log_dir), f"experiment=table1/{TABLE1_IDS[0]}"])
+    cfg = compose_config("table1", [*overrides, f"experiment=table1/{TABLE1_IDS[0]}"])
     instantiate(cfg.data).prepare_data()
 
 
-def train(arm: str, seeds: list[int], log_dir: Path, jobs: int) -> int:
-    """One arm's sweep over the ten variants and `seeds`, `jobs` at a time (one thread each)."""
-    ensure_data(arm, log_dir)
+def run_sweep(overrides: list[str], seeds: list[int], jobs: int) -> int:
+    """One Table 1 sweep over the ten variants and `seeds`, `jobs` at a time (one thread each)."""
+    ensure_data(overrides)
     cmd = [
-        sys.executable,
-        "-m",
-        "srnlab.cli.train",
-        "--config-name",
-        "table1",
-        *sweep_overrides(arm, log_dir),
-        f"seed={','.join(map(str, seeds))}",
-        "hydra/launcher=joblib",
-        f"hydra.launcher.n_jobs={jobs}",
-    ]
-    print(f"[{arm}] {' '.join(cmd)}", flush=True)
-    return subprocess.call(
-        cmd, env={**os.environ, "OMP_NUM_THREADS": "1" if jobs > 1 else os.environ.get("OMP_NUM_THREADS", "")}
-    )
+        sys.executable, "-m", "srnlab.cli.train", "--config-name", "table1", *overrides,
+        f"seed={','.join(map(str, seeds))}", "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}",
+    ]  # fmt: skip
+    print(" ".join(cmd), flush=True)
+    threads = "1" if jobs > 1 else os.environ.get("OMP_NUM_THREADS", "")
+    return subprocess.call(cmd, env={**os.environ, "OMP_NUM_THREADS": threads})
 
 
-def collect(arm: str, log_dir: Path, out_dir: Path) -> int:
-    """Copy the small files of the arm's finished jobs into out_dir/<arm>/<variant>/seed<n>; returns how many."""
-    source = sweep_dir(arm, log_dir)
+def collect(source: Path, target: Path) -> int:
+    """Copy the small files of a sweep's finished jobs from `source` into target/<variant>/seed<n>."""
     copied = 0
     for result in sorted(source.glob("*/seed*/result.json")):
         job = result.parent
-        target = out_dir / arm / job.relative_to(source)
         for name in KEPT_FILES:
             if (job / name).is_file():
-                (target / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(job / name, target / name)
+                (target / job.relative_to(source) / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(job / name, target / job.relative_to(source) / name)
         copied += 1
     if (source / "multirun.yaml").is_file():
-        (out_dir / arm).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / "multirun.yaml", out_dir / arm / "multirun.yaml")
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / "multirun.yaml", target / "multirun.yaml")
     return copied
+
+
+# ---------------------------------------------------------------------------------------------------- the arms
+
+
+@dataclass
+class Arm:
+    """What the analysis needs of one arm: test PSNR per variant and seed, per-image scores where kept, the
+    validation curves, the paired tests, minutes and the machine."""
+
+    profile: str
+    seed_psnr: dict[str, dict[int, float]]  # variant -> seed -> mean test PSNR
+    blur_psnr: float
+    scores: dict[str, np.ndarray] | None  # variant -> (seeds, images) per-image PSNR; None for the control
+    pairs: list[PairComparison]
+    auc: dict[str, list[float]]  # variant -> area under the validation curve per seed with a curve
+    train_minutes: float  # one seed of all ten variants, mean over seeds (jobs' own clocks)
+    machines: set[str] = field(default_factory=set)
+    precisions: set[str] = field(default_factory=set)
+    spearman_ci_recorded: tuple[float, float] | None = None  # the control's, from its table1.md
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({s for per in self.seed_psnr.values() for s in per})
+
+    def mean_psnr(self) -> dict[str, float]:
+        return {v: float(np.mean(list(per.values()))) for v, per in self.seed_psnr.items()}
+
+
+def curve_auc(metrics_csv: Path) -> float | None:
+    """The validation PSNR averaged over the run (trapezoidal area over the steps it was measured at)."""
+    if not metrics_csv.is_file():
+        return None
+    with metrics_csv.open(newline="") as f:
+        points = sorted({int(r["step"]): float(r["val/psnr"]) for r in csv.DictReader(f) if r.get("val/psnr")}.items())
+    if len(points) < 2:
+        return None
+    steps, values = np.array(points, dtype=float).T
+    return float(np.trapezoid(values, steps) / (steps[-1] - steps[0]))
+
+
+def load_candidate(profile: str, study_dir: Path = STUDY_DIR) -> Arm | None:
+    """A candidate arm from its jobs' kept files; None while no variant has a finished job."""
+    root = study_dir / profile
+    seed_psnr, scores, auc, minutes = {}, {}, {}, {}
+    machines, precisions, blur = set(), set(), []
+    for variant in TABLE1_IDS:
+        jobs = {int(p.name[4:]): p for p in sorted((root / variant).glob("seed*"))}
+        results = {s: RunResult.read(d) for s, d in jobs.items()}
+        done = {s: r for s, r in results.items() if r is not None and r.ok}
+        if not done:
+            continue
+        seed_psnr[variant] = {s: r.test["test/psnr"] for s, r in done.items()}
+        images = [read_test_images(jobs[s]) for s in sorted(done)]
+        scores[variant] = np.array([[i[name]["psnr"] for name in sorted(i)] for i in images])
+        auc[variant] = [a for a in (curve_auc(jobs[s] / "csv" / "metrics.csv") for s in sorted(done)) if a is not None]
+        minutes[variant] = float(np.mean([r.train_time_s for r in done.values()])) / 60
+        machines |= {r.machine.split(",")[0] for r in done.values() if r.machine}
+        precisions |= {r.precision for r in done.values() if r.precision}
+        blur.append(next(iter(done.values())).test["test/blur_psnr"])
+    if not seed_psnr:
+        return None
+    pairs = analyse(scores, {}).pairs
+    return Arm(profile, seed_psnr, float(np.mean(blur)), scores, pairs, auc, sum(minutes.values()), machines,
+               precisions)  # fmt: skip
+
+
+def load_control(results_dir: Path = CONTROL_DIR) -> Arm:
+    """The control from its committed results: seed means (per-seed scores were not committed), pairs.csv,
+    the lead seed's curves and the Spearman interval its table recorded."""
+    with (results_dir / "table1.csv").open(newline="") as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    table_md = (results_dir / "table1.md").read_text()
+    interval = re.search(r"Spearman rank correlation.*interval (-?[\d.]+) to (-?[\d.]+)", table_md)
+    machine = re.search(r"^Machine: ([^,]+),", table_md, re.M)
+    return Arm(
+        CONTROL,
+        {v: {0: float(r["psnr"])} for v, r in rows.items()},
+        float(next(iter(rows.values()))["blur_psnr"]),
+        None,
+        read_pairs(results_dir / "pairs.csv"),
+        {v: [a] for v in rows if (a := curve_auc(results_dir / "curves" / f"{v}.csv")) is not None},
+        sum(float(r["train_time_min"]) for r in rows.values()),
+        {machine.group(1)} if machine else set(),
+        {"32-true"} if "precision 32-true" in table_md else set(),
+        (float(interval.group(1)), float(interval.group(2))) if interval else None,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- readouts
+
+
+def arm_steps(profile: str) -> int:
+    return int(compose_config("table1", [f"profile={profile}", "experiment=table1/ss"]).trainer.max_steps)
+
+
+def train_tflop(profile: str) -> float:
+    """TFLOP of one seed's training: forward and backward of a batch, summed over the variants and steps."""
+    total = 0.0
+    for variant in TABLE1_IDS:
+        cfg = compose_config("table1", [f"profile={profile}", f"experiment=table1/{variant}"])
+        net = instantiate(cfg.model.net)
+        batch = torch.rand(cfg.data.batch_size, 3, cfg.data.crop_size, cfg.data.crop_size)
+        with FlopCounterMode(display=False) as counter:
+            multiscale_mse(net(batch), batch).backward()
+        total += counter.get_total_flops() * cfg.trainer.max_steps
+    return total / 1e12
+
+
+def between_seed_tau(arm: Arm) -> float | None:
+    """Kendall tau between the variants' rankings by each seed's test PSNR, mean over pairs of seeds."""
+    seeds = arm.seeds
+    if len(seeds) < 2 or 0 in seeds:
+        return None
+    taus = []
+    for s, u in itertools.combinations(seeds, 2):
+        shared = [v for v, per in arm.seed_psnr.items() if s in per and u in per]
+        taus.append(stats.kendalltau([arm.seed_psnr[v][s] for v in shared], [arm.seed_psnr[v][u] for v in shared]))
+    return float(np.mean([t.statistic for t in taus]))
+
+
+def paper_psnr() -> dict[str, float]:
+    return {v: float(compose_config("train", [f"experiment=table1/{v}"]).variant.paper.psnr) for v in TABLE1_IDS}
+
+
+def readouts(arm: Arm, paper: dict[str, float]) -> dict[str, object]:
+    """Every number the plan lists for an arm."""
+    means = arm.mean_psnr()
+    ids = [v for v in TABLE1_IDS if v in means]
+    ours, theirs = [means[v] for v in ids], [paper[v] for v in ids]
+    out: dict[str, object] = {
+        "profile": arm.profile,
+        "label": LABELS.get(arm.profile, arm.profile),
+        "seeds": arm.seeds if 0 not in arm.seeds else "2 (committed as means)",
+        "variants": len(ids),
+        "blur_psnr": arm.blur_psnr,
+        "mean_psnr": means,
+        "above_input": sum(m > arm.blur_psnr for m in means.values()),
+        "spearman": float(stats.spearmanr(ours, theirs).statistic),
+        "kendall": float(stats.kendalltau(ours, theirs).statistic),
+        "spearman_ci": arm.spearman_ci_recorded,
+        "kendall_ci": None,
+        "between_seed_tau": between_seed_tau(arm),
+        "rank_stability": None,
+        "train_minutes_per_seed": arm.train_minutes,
+        "machines": sorted(arm.machines),
+        "precisions": sorted(arm.precisions),
+        "steps": arm_steps(arm.profile),
+    }
+    if arm.scores is not None and len(arm.scores) >= 3:
+        significance = analyse(arm.scores, paper)
+        out |= {"spearman_ci": significance.spearman_ci, "kendall_ci": significance.kendall_ci,
+                "rank_stability": float(np.mean(list(significance.rank_stability.values())))}  # fmt: skip
+    aucs = {v: float(np.mean(a)) for v, a in arm.auc.items() if a}
+    auc_ids = [v for v in TABLE1_IDS if v in aucs]
+    out["auc"] = aucs
+    out["auc_spearman"] = (float(stats.spearmanr([aucs[v] for v in auc_ids], [paper[v] for v in auc_ids]).statistic)
+                           if len(auc_ids) >= 3 else None)  # fmt: skip
+    out["claims"] = [c.record() for c in judge(arm.pairs, table1_claims())]
+    out["claims_tally"] = tally(judge(arm.pairs, table1_claims()))
+    out["projected_minutes"] = {k: m * out["steps"] / 600 for k, m in MINI_SEED_MINUTES.items()}
+    return out
+
+
+def choose(arms: list[dict[str, object]]) -> tuple[str, list[str]]:
+    """The pre-registered selection rule over the candidates (never the control): (a) every variant above its
+    input, (c) the budget, (b) the highest between-seed tau, ties within TAU_TIE to the cheaper arm, then the
+    one with fewer departures from the paper (running order). Returns the profile and the reasoning."""
+    candidates = [a for a in arms if a["profile"] in ARMS and a["variants"] == len(TABLE1_IDS)]
+    reasons = []
+    fits = [a for a in candidates if all(a["projected_minutes"][k] <= BUDGET_MINUTES[k] for k in BUDGET_MINUTES)]
+    for a in candidates:
+        if a not in fits:
+            reasons.append(f"{a['label']} is over the budget ({a['projected_minutes']}).")
+    above = [a for a in fits if a["above_input"] == len(TABLE1_IDS)]
+    if not above:
+        most = max(a["above_input"] for a in fits)
+        above = [a for a in fits if a["above_input"] == most]
+        reasons.append(f"No arm has all ten variants above the input; rule 5 keeps those with the most ({most}).")
+    else:
+        reasons += [f"{a['label']} has {a['above_input']} of 10 variants above the input: not eligible."
+                    for a in fits if a not in above]  # fmt: skip
+    best = max(a["between_seed_tau"] for a in above)
+    tied = [a for a in above if a["between_seed_tau"] >= best - TAU_TIE]
+    tied.sort(key=lambda a: (round(a["tflop_per_seed"], 1), ARMS.index(a["profile"])))
+    chosen = tied[0]
+    taus = ", ".join(f"{a['label']} {a['between_seed_tau']:.2f}" for a in above)
+    reasons.append(f"Between-seed Kendall tau of the eligible arms: {taus}; within {TAU_TIE} of the best "
+                   f"({best:.2f}): {', '.join(a['label'] for a in tied)}.")  # fmt: skip
+    if len(tied) > 1:
+        reasons.append(f"Of the tied arms {chosen['label']} costs the least ({chosen['tflop_per_seed']:.0f} TFLOP).")
+    return str(chosen["profile"]), reasons
+
+
+# -------------------------------------------------------------------------------------------------- writing
+
+
+def _ci(ci: object) -> str:
+    return "" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _num(value: object, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+VERDICT_MARK = {REPRODUCED: "R", UNCLEAR: "n.d.", CONTRADICTED: "C"}
+
+
+def results_markdown(arms: list[dict[str, object]], chosen: str | None, reasons: list[str]) -> str:
+    names = dict(zip(TABLE1_IDS, (compose_config("train", [f"experiment=table1/{v}"]).variant.name
+                                  for v in TABLE1_IDS), strict=True))  # fmt: skip
+    lines = [
+        "### The arms",
+        "",
+        "| arm | seeds | variants above input | Spearman ρ [95 % CI] | Kendall τ [95 % CI] | claims | "
+        "between-seed τ | mean rank stability | AUC readout ρ | TFLOP per seed | train minutes per seed | "
+        "projected one seed, AMX / AVX2 (min) | machine, precision |",
+        "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for a in arms:
+        machine = "; ".join(a["machines"]) + ", " + "/".join(a["precisions"])
+        proj = a["projected_minutes"]
+        lines.append(
+            f"| {a['label']} (`{a['profile']}`) | {a['seeds']} | {a['above_input']} of {a['variants']} | "
+            f"{a['spearman']:.2f}{_ci(a['spearman_ci'])} | {a['kendall']:.2f}{_ci(a['kendall_ci'])} | "
+            f"{a['claims_tally']} | {_num(a['between_seed_tau'])} | {_num(a['rank_stability'])} | "
+            f"{_num(a['auc_spearman'])} | {a['tflop_per_seed']:.0f} | {a['train_minutes_per_seed']:.0f} | "
+            f"{proj['AMX']:.0f} / {proj['AVX2']:.0f} | {machine} |"
+        )
+    lines += ["", "### Mean test PSNR minus the blurry input (dB), per variant", "",
+              "| variant | paper PSNR | " + " | ".join(str(a["label"]) for a in arms) + " |",
+              "|---|---:|" + "---:|" * len(arms)]  # fmt: skip
+    paper = paper_psnr()
+    for v in TABLE1_IDS:
+        cells = [_num(a["mean_psnr"][v] - a["blur_psnr"], "+.2f") if v in a["mean_psnr"] else "-" for a in arms]
+        lines.append(f"| {names[v]} | {paper[v]:.2f} | " + " | ".join(cells) + " |")
+    blur = " / ".join(f"{a['blur_psnr']:.2f}" for a in arms)
+    lines += ["", f"Blurry input PSNR of each arm's test split: {blur} dB.", "",
+              "### The claims, per arm (our difference in dB; R reproduced, C contradicted, n.d. not distinguishable)",
+              "", "| claim | paper | " + " | ".join(str(a["label"]) for a in arms) + " |",
+              "|---|---:|" + "---:|" * len(arms)]  # fmt: skip
+    for k, claim in enumerate(table1_claims()):
+        cells = []
+        for a in arms:
+            c = a["claims"][k]
+            cells.append("-" if c["mean_diff_db"] is None else
+                         f"{c['mean_diff_db']:+.2f} {VERDICT_MARK.get(c['verdict'], c['verdict'])}")  # fmt: skip
+        lines.append(f"| {claim.claim} | {claim.paper_gain:+.2f} | " + " | ".join(cells) + " |")
+    lines += ["", "### The choice", ""]
+    lines += [f"- {r}" for r in reasons] or ["- Not made yet: the candidates have not all finished."]
+    if chosen:
+        lines += ["", f"**Chosen: {LABELS[chosen]} (`{chosen}`).**"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(arms: list[dict[str, object]], path: Path) -> None:
+    """Each arm's gain over the input per variant (paper order, best first), and its claims."""
+    paper = paper_psnr()
+    order = sorted(TABLE1_IDS, key=lambda v: -paper[v])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [1.2, 1]})
+    for k, a in enumerate(arms):
+        gains = [a["mean_psnr"].get(v, np.nan) - a["blur_psnr"] for v in order]
+        left.plot(np.arange(len(order)) + (k - 1.5) * 0.12, gains, "o", label=a["label"])
+    left.axhline(0, color="0.3", lw=0.8)
+    left.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
+    left.set_ylabel("mean test PSNR minus blurry input (dB)")
+    left.set_title("variants in the paper's order, best first", fontsize=9)
+    left.legend(fontsize=7)
+    left.grid(alpha=0.3)
+    claims = table1_claims()
+    codes = {REPRODUCED: 1, UNCLEAR: 0, CONTRADICTED: -1}
+    grid = np.array([[codes.get(c["verdict"], np.nan) for c in a["claims"]] for a in arms]).T
+    right.imshow(grid, cmap="RdYlGn", vmin=-1.5, vmax=1.5, aspect="auto")
+    for i, j in np.ndindex(grid.shape):
+        diff = arms[j]["claims"][i]["mean_diff_db"]
+        right.text(j, i, "-" if diff is None else f"{diff:+.2f}", ha="center", va="center", fontsize=7)
+    right.set_xticks(range(len(arms)), [a["label"] for a in arms], fontsize=8)
+    right.set_yticks(range(len(claims)), [c.claim for c in claims], fontsize=8)
+    right.set_title("claims: green reproduced, yellow not distinguishable, red contradicted", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_results_block(doc: Path, block: str) -> None:
+    text = doc.read_text()
+    start, end = "<!-- proxy-fidelity:start -->", "<!-- proxy-fidelity:end -->"
+    head, rest = text.split(start)
+    doc.write_text(head + start + "\n" + block + rest[rest.index(end) :])
+
+
+def report(study_dir: Path) -> None:
+    paper = paper_psnr()
+    arms = [load_control()] + [a for a in (load_candidate(p, study_dir) for p in ARMS) if a is not None]
+    summary = []
+    for arm in arms:
+        r = readouts(arm, paper)
+        r["tflop_per_seed"] = train_tflop(arm.profile)
+        summary.append(r)
+    complete = [a for a in summary if a["profile"] in ARMS and a["variants"] == 10 and a["between_seed_tau"]]
+    chosen, reasons = choose(summary) if len(complete) == len(ARMS) else (None, [])
+    (study_dir / "summary.json").write_text(json.dumps({"chosen": chosen, "reasons": reasons, "arms": summary},
+                                                       indent=2, default=str) + "\n")  # fmt: skip
+    write_results_block(DOC, results_markdown(summary, chosen, reasons))
+    plot(summary, FIGURE)
+    print(results_markdown(summary, chosen, reasons))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("train", "collect"))
+    parser.add_argument("command", choices=("train", "collect", "report"))
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--log-dir", type=Path, default=Path("logs"))
-    parser.add_argument("--out", type=Path, default=STUDY_DIR, help="where `collect` keeps the jobs' small files")
+    parser.add_argument("--out", type=Path, default=STUDY_DIR, help="where the jobs' small files are kept")
     parser.add_argument("--jobs", type=int, default=2, help="jobs at a time (one thread each)")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        report(args.out)
+        return
     for arm in args.arms:
         if args.command == "train":
-            code = train(arm, args.seeds, args.log_dir, args.jobs)
-            print(f"[{arm}] exit code {code}; {collect(arm, args.log_dir, args.out)} finished jobs kept", flush=True)
-        else:
-            print(f"[{arm}] {collect(arm, args.log_dir, args.out)} finished jobs kept in {args.out / arm}")
+            code = run_sweep(sweep_overrides(arm, args.log_dir), args.seeds, args.jobs)
+            print(f"[{arm}] exit code {code}", flush=True)
+        kept = collect(sweep_dir(arm, args.log_dir), args.out / arm)
+        print(f"[{arm}] {kept} finished jobs kept in {args.out / arm}", flush=True)
 
 
 if __name__ == "__main__":

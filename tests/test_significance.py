@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from srnlab.significance import PairComparison, analyse, holm
 
@@ -178,3 +179,19 @@ def test_invalid_input_names_the_variant():
         analyse({"empty": good[:0]}, {})
     with pytest.raises(ValueError, match=r"'one'.*\(3, 1\)"):
         analyse({"one": good[:, :1]}, {})
+
+
+def test_kendall_counts_the_papers_pairwise_orderings_that_hold():
+    rng = np.random.default_rng(8)
+    scores = {f"v{i}": _scores(rng, offset=float(i)) for i in range(4)}
+    paper = {"v0": 28.0, "v1": 28.5, "v2": 29.9, "v3": 30.1}
+    assert analyse(scores, paper).kendall == pytest.approx(1.0)
+    assert analyse(scores, paper).kendall_ci == pytest.approx((1.0, 1.0))
+    # one of the six pairs turned round (v2 above v3 in the paper): (5 - 1) / 6, as scipy computes it
+    swapped = analyse(scores, {**paper, "v2": 30.2})
+    assert swapped.kendall == pytest.approx(4 / 6)
+    assert swapped.kendall == pytest.approx(stats.kendalltau([0, 1, 2, 3], [28.0, 28.5, 30.2, 30.1]).statistic)
+    assert swapped.kendall_ci == pytest.approx((4 / 6, 4 / 6))
+    twins = {"a": _scores(rng, noise=0.3), "b": _scores(rng, noise=0.3), "c": _scores(rng, offset=2.0)}
+    low, high = analyse(twins, {"a": 28.0, "b": 29.0, "c": 30.0}).kendall_ci
+    assert low < high, "resampling the twins' order widens the interval"

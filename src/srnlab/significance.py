@@ -86,6 +86,8 @@ class Significance:
     spearman: float | None
     spearman_ci: tuple[float, float] | None
     single_seed: bool
+    kendall: float | None = None
+    kendall_ci: tuple[float, float] | None = None
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -213,6 +215,24 @@ def _spearman(
     return rho, _interval(boot_rho)
 
 
+def _kendall(
+    full: np.ndarray, boot: np.ndarray, ids: Sequence[str], paper: Mapping[str, float | None]
+) -> tuple[float | None, tuple[float, float] | None]:
+    """Kendall tau against the paper and its percentile CI, like _spearman. Tau counts the pairs of variants
+    ordered as the paper orders them, minus those ordered the other way, over all pairs: it reads as "how many of
+    the paper's pairwise orderings hold", which is what a design ablation is read for."""
+    cols = [k for k, vid in enumerate(ids) if paper.get(vid) is not None]
+    if len(cols) < 3:
+        return None, None
+    reference = np.array([paper[ids[k]] for k in cols], dtype=float)
+    tau = float(stats.kendalltau(full[cols], reference).statistic)
+    i, j = np.triu_indices(len(cols), k=1)
+    ref_sign = np.sign(reference[i] - reference[j])
+    sub = boot[:, cols]
+    boot_tau = (np.sign(sub[:, i] - sub[:, j]) * ref_sign).mean(axis=1)
+    return tau, _interval(boot_tau)
+
+
 def analyse(
     scores: Mapping[str, np.ndarray],
     paper: Mapping[str, float | None],
@@ -235,6 +255,7 @@ def analyse(
         std = float(seed_means.std(ddof=1)) if x.shape[0] > 1 else None
         variants[vid] = VariantStats(x.shape[0], float(full[col]), std, *_interval(boot[:, col]))
     rho, rho_ci = _spearman(full, boot, ids, paper)
+    tau, tau_ci = _kendall(full, boot, ids, paper)
     return Significance(
         variants=variants,
         pairs=_pairs(arrays, boot, alpha),
@@ -242,4 +263,6 @@ def analyse(
         spearman=rho,
         spearman_ci=rho_ci,
         single_seed=all(x.shape[0] == 1 for x in arrays.values()),
+        kendall=tau,
+        kendall_ci=tau_ci,
     )

@@ -312,8 +312,12 @@ def significance_lines(
         if significance.single_seed
         else "PSNR is the mean ± standard deviation over seeds; the 95 % interval resamples seeds and test images."
     )
+    tau_ci = significance.kendall_ci
+    tau = _fmt(significance.kendall, ".3f") + (f" (95 % bootstrap interval {tau_ci[0]:.2f} to {tau_ci[1]:.2f})"
+                                                 if tau_ci else "")  # fmt: skip
     return [
         f"Spearman rank correlation of our PSNR with the paper's: {_fmt(rho, '.3f')}{interval}",
+        f"Kendall tau with the paper's ranking (the share of its pairwise orderings kept, less those reversed): {tau}",
         "",
         seeds,
         f"Pairs: {len(distinct)} of {len(significance.pairs)} differ (paired Wilcoxon signed-rank test per test "
