@@ -38,6 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from srnlab.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
 from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.losses import multiscale_mse
 from srnlab.results import RunResult, read_test_images
 from srnlab.significance import PairComparison, analyse
@@ -389,6 +390,43 @@ def write_results_block(doc: Path, block: str) -> None:
     doc.write_text(head + start + "\n" + block + rest[rest.index(end) :])
 
 
+def _tau(a: dict[str, float], b: dict[str, float]) -> float:
+    shared = [v for v in TABLE1_IDS if v in a and v in b]
+    return float(stats.kendalltau([a[v] for v in shared], [b[v] for v in shared]).statistic)
+
+
+def recheck_markdown(chosen: dict[str, object], study_dir: Path) -> str:
+    """The re-checks of the chosen arm against its own table: rank agreement (Kendall tau with the main table's
+    mean over seeds), variants above the input and, for the other synthetic seed, the claims."""
+    main = chosen["mean_psnr"]
+    lines = ["### Re-checks of the chosen arm", "",
+             "| check | seeds | images | variants above input | Kendall τ with the main table | Spearman ρ with "
+             "the paper | claims |", "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    paper = paper_psnr()
+    seeded = load_candidate(f"{chosen['profile']}-data-seed1", study_dir)
+    if seeded is not None and len(seeded.seed_psnr) == len(TABLE1_IDS):
+        means = seeded.mean_psnr()
+        claims = tally(judge(seeded.pairs, table1_claims()))
+        n_images = next(iter(seeded.scores.values())).shape[1]
+        lines.append(f"| synthesis seed 1 (new crops and blur of the same scenes) | 1 | {n_images} | "
+                     f"{sum(m > seeded.blur_psnr for m in means.values())} of 10 | {_tau(means, main):.2f} | "
+                     f"{_rho_with_paper(means, paper):.2f} | {claims} |")  # fmt: skip
+    checks = study_dir / str(chosen["profile"]) / RECHECK_FILE
+    names = {"other_photos": "six photos no arm saw (packaged extras, 4 pairs each)",
+             "real_gopro": "real GoPro test frames (720 x 1280)"}  # fmt: skip
+    for key, scores in (json.loads(checks.read_text()) if checks.is_file() else {}).items():
+        means = {v: float(np.mean(list(s.values()))) for v, s in scores.items()}
+        blur = means.pop("blur")
+        lines.append(f"| {names[key]} | 1 | {len(scores['blur'])} | {sum(m > blur for m in means.values())} of 10 "
+                     f"| {_tau(means, main):.2f} | {_rho_with_paper(means, paper):.2f} | - |")  # fmt: skip
+    return "\n".join(lines) + "\n" if len(lines) > 4 else ""
+
+
+def _rho_with_paper(a: dict[str, float], paper: dict[str, float]) -> float:
+    shared = [v for v in TABLE1_IDS if v in a]
+    return float(stats.spearmanr([a[v] for v in shared], [paper[v] for v in shared]).statistic)
+
+
 def report(study_dir: Path) -> None:
     paper = paper_psnr()
     arms = [load_control()] + [a for a in (load_candidate(p, study_dir) for p in ARMS) if a is not None]
@@ -401,22 +439,106 @@ def report(study_dir: Path) -> None:
     chosen, reasons = choose(summary) if len(complete) == len(ARMS) else (None, [])
     (study_dir / "summary.json").write_text(json.dumps({"chosen": chosen, "reasons": reasons, "arms": summary},
                                                        indent=2, default=str) + "\n")  # fmt: skip
-    write_results_block(DOC, results_markdown(summary, chosen, reasons))
+    block = results_markdown(summary, chosen, reasons)
+    if chosen:
+        block += "\n" + recheck_markdown(next(a for a in summary if a["profile"] == chosen), study_dir)
+    write_results_block(DOC, block)
     plot(summary, FIGURE)
-    print(results_markdown(summary, chosen, reasons))
+    print(block)
+
+
+# ------------------------------------------------------------------------------------------- after the choice
+
+OTHER_SCENE_PAIRS = 4  # our choice: pairs rendered per extra photo (6 photos: 24 pairs, the default test size)
+RECHECK_FILE = "recheck.json"
+
+
+def data_seed_overrides(profile: str, log_dir: Path) -> list[str]:
+    """The chosen arm on data synthesised with seed 1 (new crops and blur of the same scenes), in its own data
+    folder and sweep folder."""
+    root = compose_config("table1", [f"profile={profile}", "experiment=table1/ss"]).data.root
+    return [*sweep_overrides(profile, log_dir / "proxy-data-seed1"), "data.synthesize.seed=1",
+            f"data.root={root}-data-seed1"]  # fmt: skip
+
+
+def other_scene_pairs() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """OTHER_SCENE_PAIRS pairs from each photo that no arm trains or tests on (the packaged extra photos), drawn
+    by the default synthesiser (seeded by photo and index, so every run draws the same)."""
+    from srnlab.data.synth.recipe import Recipe
+    from srnlab.data.synth.sources import EXTRA_TRAINING_SOURCES, load_source
+
+    synthesizer = Recipe().synthesizer()
+    pairs = []
+    for k, name in enumerate(sorted(EXTRA_TRAINING_SOURCES)):
+        photo = load_source(None, name)
+        for i in range(OTHER_SCENE_PAIRS):
+            pair = synthesizer.render(photo, np.random.default_rng([1000 + k, i]))
+            pairs.append((f"{name}/{i}", to_tensor(pair.blur)[None], to_tensor(pair.sharp)[None]))
+    return pairs
+
+
+def real_pairs(root: Path) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """The real GoPro test frames (blur, sharp), where a copy is at hand."""
+    pairs = []
+    for blur in sorted(root.glob("gopro_mini/test/*/blur/*.png")):
+        sharp = blur.parent.parent / "sharp" / blur.name
+        pairs.append((f"{blur.parent.parent.name}/{blur.stem}", to_tensor(read_image(blur))[None],
+                      to_tensor(read_image(sharp))[None]))  # fmt: skip
+    return pairs
+
+
+def score_networks(
+    sweep: Path, seed: int, pairs: list[tuple[str, torch.Tensor, torch.Tensor]]
+) -> dict[str, dict[str, float]]:
+    """Each variant's best checkpoint of `seed` on the pairs: PSNR per image of its 8-bit output, and the
+    blurry input's under the key 'blur'."""
+    from srnlab.deblurrer import Deblurrer
+    from srnlab.lit.metrics import per_image_psnr, quantize
+
+    scores = {"blur": {name: float(per_image_psnr(b, s)) for name, b, s in pairs}}
+    for variant in TABLE1_IDS:
+        result = RunResult.read(sweep / variant / f"seed{seed}")
+        net = Deblurrer.load(result.best_ckpt)
+        with torch.inference_mode():
+            scores[variant] = {name: float(per_image_psnr(quantize(net(b)), s)) for name, b, s in pairs}
+        print(f"  {variant}: {np.mean(list(scores[variant].values())):.2f} dB", flush=True)
+    return scores
+
+
+def recheck(profile: str, log_dir: Path, study_dir: Path, realdata: Path) -> None:
+    """The chosen arm's re-checks: seed 1 on data of synthesis seed 1, and its seed-1 networks on other scenes."""
+    overrides = data_seed_overrides(profile, log_dir)
+    run_sweep(overrides, [1], 2)
+    collect(Path(compose_config("table1", overrides).hydra.sweep.dir), study_dir / f"{profile}-data-seed1")
+    sweep = sweep_dir(profile, log_dir)
+    checks = {"other_photos": score_networks(sweep, 1, other_scene_pairs())}
+    if realdata.is_dir():
+        checks["real_gopro"] = score_networks(sweep, 1, real_pairs(realdata))
+    (study_dir / profile / RECHECK_FILE).write_text(json.dumps(checks, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("train", "collect", "report"))
+    parser.add_argument("command", choices=("train", "collect", "report", "recheck"))
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--log-dir", type=Path, default=Path("logs"))
     parser.add_argument("--out", type=Path, default=STUDY_DIR, help="where the jobs' small files are kept")
     parser.add_argument("--jobs", type=int, default=2, help="jobs at a time (one thread each)")
+    parser.add_argument("--chosen", choices=ARMS, help="recheck: the arm the rule chose (default: summary.json's)")
+    parser.add_argument(
+        "--realdata",
+        type=Path,
+        default=Path(os.environ.get("SRN_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata")),
+        help="recheck: the folder holding gopro_mini (default: $SRN_REALDATA)",
+    )
     args = parser.parse_args(argv)
     if args.command == "report":
         report(args.out)
+        return
+    if args.command == "recheck":
+        chosen = args.chosen or json.loads((args.out / "summary.json").read_text())["chosen"]
+        recheck(chosen, args.log_dir, args.out, args.realdata)
         return
     for arm in args.arms:
         if args.command == "train":
