@@ -109,6 +109,11 @@ def untrusted(path: Path, error: pickle.UnpicklingError) -> UntrustedCheckpoint 
 
 def _existing(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(path.rglob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", str(p)))[:3]
+        found = f" It holds {', '.join(map(str, inside))}." if inside else " It holds no .ckpt file."
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file.{found} Pass one file: a .ckpt written by "
+                              "srn-train or a .safetensors written by srn-export")  # fmt: skip
     if not path.is_file():
         raise CheckpointError(
             f"checkpoint not found: {path}. Pass a .ckpt written by srn-train or a .safetensors written by srn-export."
