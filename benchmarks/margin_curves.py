@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from srnlab.lit.callbacks import PROGRESS_FILE
+from srnlab.results import PROGRESS_FILE
 from srnlab.runfiles import read_json
 
 MILESTONES = (500, 1000, 2000)  # steps the table reports, where a run reached them

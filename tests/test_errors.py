@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -13,7 +16,10 @@ from cli import assert_one_line_error, run
 
 from srnlab.config import compose_config
 from srnlab.data.datamodule import DeblurDataModule
+from srnlab.data.synth.dataset import UnwritableDataRoot
+from srnlab.data.synth.render import BlurSynthesizer
 from srnlab.errors import user_message
+from srnlab.training import train
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,80]"]
 
@@ -74,7 +80,8 @@ def test_a_garbage_or_foreign_checkpoint_is_one_line(tmp_path, data_root, smoke_
     proc, run_dir = train_case(tmp_path, data_root, f"ckpt_path={garbage}")
     assert_one_line_error(proc, "srn-train", f"cannot read checkpoint {garbage}")
     assert not run_dir.exists()
-    proc = run("srnlab.cli.deblur", "--ckpt", str(garbage), str(tmp_path))
+    cv2.imwrite(str(tmp_path / "photo.png"), np.zeros((16, 16, 3), np.uint8))
+    proc = run("srnlab.cli.deblur", "--ckpt", str(garbage), "--out", str(tmp_path / "out"), str(tmp_path / "photo.png"))
     assert_one_line_error(proc, "srn-deblur", f"cannot read checkpoint {garbage}")
 
     proc, run_dir = train_case(tmp_path, data_root, "experiment=table1/sr_edrb3", f"ckpt_path={smoke_checkpoint}")
@@ -105,11 +112,67 @@ def test_a_second_job_in_a_busy_folder_is_refused_and_names_the_holder(tmp_path,
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what the first job holds while it trains
         lock.write("4242\n")
         lock.flush()
+        names = ("config.yaml", "hydra.yaml", "overrides.yaml")
+        record = {name: f"the first job's {name}\n".encode() for name in names}
+        (run_dir / ".hydra").mkdir()
+        for name, content in record.items():
+            (run_dir / ".hydra" / name).write_bytes(content)
+        (run_dir / "train.log").write_bytes(b"the first job's log\n")
         before = snapshot(run_dir / "checkpoints")
         proc = run("srnlab.cli.train", "profile=smoke", "logger=csv", f"data.root={data_root}", *SMALL,
-                   f"hydra.run.dir={run_dir}")  # fmt: skip
+                   f"hydra.run.dir={run_dir}", "seed=7", "model.optimizer.lr=0.5")  # fmt: skip
     assert_one_line_error(proc, "srn-train", f"{run_dir} is in use by another job (PID 4242)", "hydra.run.dir")
     assert snapshot(run_dir / "checkpoints") == before
+    assert {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()} == record, "the refused job wrote nothing"
+    assert (run_dir / "train.log").read_bytes() == b"the first job's log\n"
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_that_names_the_cause(tmp_path, data_root, monkeypatch) -> None:
+    def full_disk(obj, f, *args, **kwargs):  # what torch raises when the device fills up mid-write
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4160 vs 4054") from None
+
+    monkeypatch.setattr("srnlab.lit.checkpoint_io.torch.save", full_disk)
+    out = tmp_path / "run"
+    cfg = compose_config("train", ["profile=smoke", "logger=csv", f"data.root={data_root}", *SMALL,
+                                   f"paths.output_dir={out}", f"paths.log_dir={tmp_path}"])  # fmt: skip
+    with pytest.raises(RuntimeError) as raised:
+        train(cfg)
+    message = user_message(raised.value, "paths.log_dir=<folder>")
+    assert message.startswith("no space left on the device: free some space, or write elsewhere (paths.log_dir=")
+    assert "\n" not in message and "run the command again to resume" in message
+    assert not list((out / "checkpoints").glob("*")), "no checkpoint, whole or partial, was left"
+
+
+def test_a_read_only_data_root_is_named_before_any_pair_is_rendered(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "read-only"
+    root.mkdir()
+    root.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: answer as the kernel answers anyone else
+        monkeypatch.setattr(os, "access", lambda path, mode: bool(os.stat(path).st_mode & stat.S_IWUSR))
+    monkeypatch.setattr(BlurSynthesizer, "render", lambda *a: pytest.fail("rendered into a folder it cannot write"))
+    cfg = compose_config("train", ["profile=smoke", f"data.root={root}", *SMALL])
+    with pytest.raises(UnwritableDataRoot) as raised:
+        DeblurDataModule(**{k: v for k, v in cfg.data.items() if k != "_target_"}).prepare_data()
+    assert f"cannot write the synthetic set to {root}: {root} is not writable" in str(raised.value)
+    assert "data.root=<folder>" in str(raised.value)
+    root.chmod(0o755)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["read-only"] and not any(root.iterdir())
+
+
+def test_srn_eval_given_a_folder_names_the_checkpoints_inside(tmp_path, data_root, smoke_checkpoint) -> None:
+    folder = smoke_checkpoint.parent
+    proc = run("srnlab.cli.evaluate", f"ckpt_path={folder}", "profile=smoke", f"data.root={data_root}", *SMALL,
+               f"hydra.run.dir={tmp_path}/eval")  # fmt: skip
+    assert_one_line_error(proc, "srn-eval", f"{folder} is a folder, not a checkpoint file", str(smoke_checkpoint))
+
+
+def test_training_without_any_logger_works(tmp_path, data_root) -> None:
+    proc, run_dir = train_case(tmp_path, data_root, "logger=none")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (run_dir / "result.json").is_file() and not (run_dir / "csv").exists()
 
 
 def test_the_small_commands_name_their_own_output_option(tmp_path, smoke_checkpoint) -> None:

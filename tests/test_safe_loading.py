@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from omegaconf import OmegaConf
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from srnlab.checkpoints import CheckpointError, UntrustedCheckpoint, load_checkpoint, read_hparams
+from srnlab.checkpoints import (
+    CheckpointError,
+    UnreadableCheckpoint,
+    UntrustedCheckpoint,
+    check_zip_sizes,
+    load_checkpoint,
+    read_hparams,
+)
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.config import compose_config
 from srnlab.deblurrer import Deblurrer
@@ -168,3 +176,25 @@ def test_a_file_whose_tensors_do_not_fit_its_config_is_refused_naming_them(weigh
     broken = rewrite(weights, tmp_path / "broken.safetensors", {"net": "{not json"})
     with pytest.raises(CheckpointError, match=r"broken\.safetensors: its 'net' .* not valid JSON"):
         read_hparams(broken)
+
+
+def test_a_zip_bomb_is_refused_from_the_zip_directory_before_torch_reads_it(tmp_path, monkeypatch) -> None:
+    bomb = tmp_path / "bomb.ckpt"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("archive/data.pkl", "w") as entry:
+        for _ in range(64):
+            entry.write(bytes(2**20))  # 64 MB of zeros in about 64 KB
+    assert bomb.stat().st_size < 2**20
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load read a refused file"))
+    with pytest.raises(UnreadableCheckpoint, match=r"refused checkpoint .*bomb.ckpt: 1 of its entries are compressed"):
+        load_checkpoint(bomb)
+    cv2.imwrite(str(tmp_path / "photo.png"), np.zeros((16, 16, 3), np.uint8))
+    proc = run("srnlab.cli.deblur", "--ckpt", str(bomb), "--out", str(tmp_path / "out"), str(tmp_path / "photo.png"))
+    assert_one_line_error(proc, "srn-deblur", "bomb.ckpt", "compressed")
+
+
+def test_a_checkpoint_declaring_more_than_the_limit_is_refused(tmp_path) -> None:
+    path = tmp_path / "big.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1000)}, "hyper_parameters": {}}, path)
+    check_zip_sizes(path)  # a real checkpoint passes
+    with pytest.raises(UnreadableCheckpoint, match=r"it would unpack to 0.0 GiB, more than any srnlab checkpoint"):
+        check_zip_sizes(path, limit=1000)

@@ -188,7 +188,7 @@ def test_deblur_files_refuses_a_tile_off_the_grid_before_reading_the_checkpoint(
 
 def test_real_photos_of_odd_sizes_come_back_whole_from_tiles(realdata, untrained_checkpoint, tmp_path) -> None:
     photos = sorted(p for p in (realdata / "photos").iterdir() if p.suffix in (".png", ".jpg"))
-    written, failed = deblur_files(untrained_checkpoint, photos, tmp_path, "cpu", tile=384, overlap=64)
+    written, failed, _ = deblur_files(untrained_checkpoint, photos, tmp_path, "cpu", tile=384, overlap=64)
     assert not failed and len(written) == len(photos)
     for photo, out in zip(photos, written, strict=True):
         assert read_image(out).shape == (*read_image(photo).shape[:2], 3), photo.name

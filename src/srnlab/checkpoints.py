@@ -29,6 +29,9 @@ from srnlab.errors import UserError
 log = logging.getLogger(__name__)
 WEIGHTS_SUFFIX = ".safetensors"
 WEIGHTS_FORMAT = "srnlab-weights/1"  # metadata['format'] of the weights files srn-export writes
+# Our choice: 1 GiB, ten times the largest srnlab checkpoint (SC at the paper's width with Adam's moments,
+# about 100 MB). A .ckpt is a zip whose directory states each entry's size before anything is read.
+MAX_CHECKPOINT_BYTES = 2**30
 
 
 class CheckpointError(UserError, ValueError):
@@ -47,6 +50,7 @@ def load_checkpoint(path: str | Path, *, trust: bool = False, map_location: Any 
     """The checkpoint's contents, unpickled weights-only unless `trust` is set. Memory-mapped where the file
     allows it, so reading only the hyperparameters of a large file stays cheap."""
     path = _existing(path)
+    check_zip_sizes(path)
     if trust:
         log.warning("loading %s with trust_checkpoint: its pickle may run code. Use this only for files you made", path)
     try:
@@ -61,6 +65,27 @@ def load_checkpoint(path: str | Path, *, trust: bool = False, map_location: Any 
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path} is not an srnlab checkpoint (it holds a {type(ckpt).__name__}, not a dict)")
     return ckpt
+
+
+def check_zip_sizes(path: Path, limit: int = MAX_CHECKPOINT_BYTES) -> None:
+    """Refuse a zip checkpoint that would unpack to more than `limit` bytes, or whose entries are compressed
+    (torch.save stores them as they are, so that they can be memory-mapped): a few MB of compressed zeros
+    would otherwise take gigabytes of memory before torch notices that they are no checkpoint. Reads only
+    the zip's directory, so the check costs the same whatever the file claims."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip (an old-format pickle) or unreadable: torch.load reports it
+    declared = sum(e.file_size for e in entries)
+    packed = [e.filename for e in entries if e.compress_type != zipfile.ZIP_STORED]
+    if declared > limit or packed:
+        if declared > limit:
+            why = f"it would unpack to {declared / 2**30:,.1f} GiB, more than any srnlab checkpoint (limit {limit:,} B)"
+        else:
+            why = f"{len(packed)} of its entries are compressed ({packed[0]}, ...), which torch.save never writes"
+        raise UnreadableCheckpoint(f"refused checkpoint {path}: {why}. Pass a .ckpt written by srn-train or a "
+                                   ".safetensors written by srn-export")  # fmt: skip
 
 
 def untrusted(path: Path, error: pickle.UnpicklingError) -> UntrustedCheckpoint | None:
@@ -84,6 +109,11 @@ def untrusted(path: Path, error: pickle.UnpicklingError) -> UntrustedCheckpoint 
 
 def _existing(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(path.rglob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", str(p)))[:3]
+        found = f" It holds {', '.join(map(str, inside))}." if inside else " It holds no .ckpt file."
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file.{found} Pass one file: a .ckpt written by "
+                              "srn-train or a .safetensors written by srn-export")  # fmt: skip
     if not path.is_file():
         raise CheckpointError(
             f"checkpoint not found: {path}. Pass a .ckpt written by srn-train or a .safetensors written by srn-export."

@@ -8,6 +8,8 @@ Photos too large for the memory at hand are deblurred in overlapping tiles blend
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -16,13 +18,23 @@ from tqdm import tqdm
 
 from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
-from srnlab.image_io import IMAGE_SUFFIXES, ImageReadError, from_tensor, read_image, to_tensor, write_image
+from srnlab.image_io import (
+    IMAGE_SUFFIXES,
+    MAX_PIXELS,
+    ImageReadError,
+    from_tensor,
+    read_image,
+    to_tensor,
+    write_image,
+)
 from srnlab.precision import autocast, resolve_precision
+from srnlab.runfiles import replaced_atomically
 from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
 from srnlab.weights import PRETRAINED
 
 AUTO = "auto"
 DEFAULT_OVERLAP = 64
+OUTPUT_TAG = "_deblurred"  # <stem>_deblurred.png: what srn-deblur writes, and what it never reads back as input
 
 
 class OptionError(UserError, ValueError):
@@ -42,6 +54,55 @@ def find_images(inputs: list[Path]) -> list[Path]:
     if not found:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(map(str, inputs))}")
     return found
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input image and the file its result goes to."""
+
+    source: Path
+    output: Path
+
+
+class OutputClash(UserError, ValueError):
+    """Two inputs whose results would go to one file, or a result that would replace an input."""
+
+
+def plan_outputs(images: list[Path], out_dir: Path, overwrite: bool = False) -> tuple[list[Job], list[str]]:
+    """Where each image's result goes, decided before anything is written, and why the others are skipped.
+
+    `<stem>_deblurred.png`, or `<stem>_<suffix>_deblurred.png` where two inputs share a stem (b.png and b.jpg);
+    inputs named like an earlier result (`*_deblurred.*`) are skipped, so deblurring a folder into itself twice
+    never deblurs results again; an existing file is left alone unless `overwrite`. Two inputs that would still
+    share one output (a.png in two folders), or an input that `overwrite` would replace, refuse the run.
+    """
+    skipped = [f"{p}: named like an earlier result of srn-deblur (*{OUTPUT_TAG}.*); not deblurred again"
+               for p in images if p.stem.endswith(OUTPUT_TAG)]  # fmt: skip
+    sources = [p for p in images if not p.stem.endswith(OUTPUT_TAG)]
+    stems = Counter(p.stem for p in sources)
+    jobs = []
+    for path in sources:
+        name = path.stem if stems[path.stem] == 1 else f"{path.stem}_{path.suffix.lstrip('.').lower()}"
+        jobs.append(Job(path, out_dir / f"{name}{OUTPUT_TAG}.png"))
+    by_output: dict[Path, list[Path]] = {}
+    for job in jobs:
+        by_output.setdefault(job.output.resolve(), []).append(job.source)
+    clashes = {out: srcs for out, srcs in by_output.items() if len(srcs) > 1}
+    if clashes:
+        lines = "; ".join(f"{', '.join(map(str, srcs))} -> {out}" for out, srcs in clashes.items())
+        raise OutputClash(f"these inputs would write one output file: {lines}. Rename them, or deblur them into "
+                          "separate --out folders; nothing was written")  # fmt: skip
+    kept = []
+    for job in jobs:
+        if job.output.exists() and not overwrite:
+            skipped.append(f"{job.source}: {job.output} exists and is left alone (--overwrite replaces it)")
+        else:
+            kept.append(job)
+    inputs = {p.resolve() for p in images}
+    replaced = [str(job.output) for job in kept if job.output.resolve() in inputs]
+    if replaced:
+        raise OutputClash(f"--overwrite would replace inputs ({', '.join(replaced)}); nothing was written")
+    return kept, skipped
 
 
 def pick_device(name: str) -> torch.device:
@@ -99,9 +160,13 @@ def deblur_files(
     precision: str = AUTO,
     trust: bool = False,
     ensemble: bool = False,
-) -> tuple[list[Path], list[ImageReadError]]:
-    """Write `<out_dir>/<stem>_deblurred.png` for every readable input. A damaged image is reported and
-    skipped, so one bad file in a folder does not cost the others.
+    overwrite: bool = False,
+    max_pixels: int | None = MAX_PIXELS,
+) -> tuple[list[Path], list[ImageReadError], list[str]]:
+    """Write `<out_dir>/<stem>_deblurred.png` for every readable input (names: `plan_outputs`), each file
+    atomically. Returns the files written, the images that could not be read (damaged, or over `max_pixels`:
+    reported and skipped, so one bad file in a folder does not cost the others) and the inputs skipped by
+    the output rules, with the reason.
 
     `tile` is auto (tiles only where the whole image would not fit in memory), 0 (never) or a tile size in
     pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16. `ckpt` is a
@@ -109,15 +174,17 @@ def deblur_files(
     `ensemble` averages the eight orientations' outputs (srnlab.self_ensemble): sharper, eight times slower.
     """
     check_tiling(tile, overlap)
+    jobs, skipped = plan_outputs(find_images(inputs), out_dir, overwrite)
     target = pick_device(device)
     module = Deblurrer.load(ckpt or PRETRAINED, map_location=target, trust=trust, self_ensemble=ensemble)
     choice = resolve_precision(precision, str(target))
     print(f"srn-deblur: precision {choice.precision} on {target} ({choice.reason})", file=sys.stderr)
     dtype = choice.autocast_dtype or torch.float32
     written, failed = [], []
-    for path in tqdm(find_images(inputs), desc="deblurring", unit="image"):
+    for job in tqdm(jobs, desc="deblurring", unit="image"):
+        path = job.source
         try:
-            blur = to_tensor(read_image(path))[None]
+            blur = to_tensor(read_image(path, max_pixels))[None]
         except ImageReadError as error:
             failed.append(error)
             continue
@@ -127,7 +194,7 @@ def deblur_files(
         with torch.inference_mode(), autocast(choice, target):
             sharp = deblur_image(module, blur, target, size, overlap)[0]
         del blur  # the input's memory is free again before the output is quantised and encoded
-        out = out_dir / f"{path.stem}_deblurred.png"
-        write_image(out, from_tensor(sharp))
-        written.append(out)
-    return written, failed
+        with replaced_atomically(job.output) as partial:
+            write_image(partial, from_tensor(sharp))
+        written.append(job.output)
+    return written, failed, skipped

@@ -6,6 +6,7 @@ traceback of user errors too.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -39,6 +40,13 @@ def user_message(error: BaseException, path_hint: str) -> str | None:
     cannot use is fixed there."""
     if isinstance(error, InstantiationException) and error.__cause__ is not None:
         return user_message(error.__cause__, path_hint)
+    full = no_space_left(error)
+    if full is not None:
+        where = f" writing {full.filename}" if full.filename else ""
+        return (
+            f"no space left on the device{where}: free some space, or write elsewhere ({path_hint}). Files already "
+            "written are whole (checkpoints are replaced atomically): run the command again to resume"
+        )
     if isinstance(error, UserError | CompactHydraException):
         return one_line(str(error), error.__cause__)
     if isinstance(error, MissingMandatoryValue):
@@ -50,6 +58,19 @@ def user_message(error: BaseException, path_hint: str) -> str | None:
         if error.filename is None:
             return one_line(str(error))
         return f"cannot use {error.filename}: {path_problem(error)}. Choose another path (e.g. {path_hint})"
+    return None
+
+
+def no_space_left(error: BaseException) -> OSError | None:
+    """The 'No space left on device' OSError behind an error, however deep: torch reports a full disk while
+    saving as `RuntimeError: [enforce fail at inline_container.cc] . unexpected pos`, with the OSError only
+    in its context."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return error
+        error = error.__cause__ or error.__context__
     return None
 
 

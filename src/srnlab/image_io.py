@@ -26,10 +26,18 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what read
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8"
 _IEND_CHUNK = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # zero length, type, CRC: the last 12 bytes of a complete PNG
+# Our choice: 100 megapixels (a 12,000 x 8,000 photo) take about 1.6 GB as the float32 copies srnlab makes while
+# reading; a larger header is refused before decoding, since a few KB of PNG can declare gigabytes of pixels.
+MAX_PIXELS = 100_000_000
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0-SOF15 (not DHT, JPG, DAC)
 
 
 class ImageReadError(UserError, ValueError):
     """An image file that is missing, unreadable, damaged or of an unsupported kind; the message names it."""
+
+
+class ImageTooLarge(ImageReadError):
+    """An image whose header declares more pixels than the reader's limit (checked before decoding)."""
 
 
 @dataclass(frozen=True)
@@ -40,15 +48,19 @@ class ImageSize:
     width: int
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Read an image file as a float32 RGB array of shape H x W x 3 with values in [0, 1].
 
     Grayscale is replicated to three channels, an alpha channel is dropped (not composited: deblurring works
     on the colour values), 16-bit values are divided by 65535. PNGs are decoded unchanged; JPEGs honour
     their EXIF orientation, as photo viewers do, because users hand the deblur CLI phone photos.
 
+    A PNG or JPEG whose header declares more than `max_pixels` pixels (None: no limit of our own) is refused
+    before anything is decoded, so the memory a file can claim is bounded whatever its header says.
+
     Raises:
         ImageReadError: naming the file, if it is missing, unreadable, truncated, corrupt or not an image.
+        ImageTooLarge: naming the file, its size and the option that raises the limit.
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -60,7 +72,12 @@ def read_image(path: str | Path) -> np.ndarray:
         flags = cv2.IMREAD_COLOR  # JPEG has no alpha nor 16 bits; this flag applies the EXIF orientation
     else:
         flags = cv2.IMREAD_UNCHANGED  # other formats OpenCV knows (BMP, TIFF, ...) are decoded as they are
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    _check_pixels(path, _stored_size(data), max_pixels)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    except cv2.error as err:  # e.g. OpenCV's own pixel limit, for formats whose header we do not read
+        reason = str(err).strip().splitlines()[-1]
+        raise ImageReadError(f"{path}: OpenCV refused to decode this file ({reason}).") from err
     if image is None:
         raise ImageReadError(f"{path}: OpenCV cannot decode this file; it is corrupt or not a PNG/JPEG image.")
     return _to_float_rgb(path, image)
@@ -169,6 +186,35 @@ def _check_jpeg(path: Path, data: bytes) -> None:
     """
     if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         raise ImageReadError(f"{path}: truncated JPEG (no end-of-image marker after the last scan); replace it.")
+
+
+def _stored_size(data: bytes) -> ImageSize | None:
+    """The size a PNG's IHDR or a JPEG's frame header declares, read without decoding; None for other formats
+    or a header we cannot find."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return ImageSize(height=height, width=width)
+    if not data.startswith(JPEG_SOI):
+        return None
+    pos = 2
+    while pos + 9 <= len(data) and data[pos] == 0xFF:
+        marker, (length,) = data[pos + 1], struct.unpack_from(">H", data, pos + 2)
+        if marker in _JPEG_FRAME_MARKERS:
+            height, width = struct.unpack_from(">HH", data, pos + 5)
+            return ImageSize(height=height, width=width)
+        pos += 2 + length
+    return None
+
+
+def _check_pixels(path: Path, size: ImageSize | None, max_pixels: int | None) -> None:
+    if size is None or max_pixels is None or size.height * size.width <= max_pixels:
+        return
+    pixels = size.height * size.width
+    raise ImageTooLarge(
+        f"{path}: {size.width} x {size.height} pixels ({pixels / 1e6:,.0f} megapixels) is over the limit of "
+        f"{max_pixels / 1e6:,.0f} megapixels; reading it would take about {pixels * 16 / 1e9:,.0f} GB. If the "
+        f"memory allows, raise the limit (srn-deblur --max-pixels {pixels})."
+    )
 
 
 def _to_float_rgb(path: Path, image: np.ndarray) -> np.ndarray:

@@ -14,8 +14,9 @@ from srnlab.errors import UserError
 from srnlab.runfiles import read_json, write_json
 
 RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.json"  # the step, training time and validation history, written while the job runs
 TEST_IMAGES_FILE = "test_images.csv"  # each test image's scores for the best checkpoint: what paired tests compare
-STATUSES = ("ok", "diverged", "failed")
+STATUSES = ("ok", "diverged", "failed", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class RunResult:
     status: str = "ok"
     error: str | None = None
     diverged: dict[str, Any] | None = None
+    interrupted: dict[str, Any] | None = None  # the signal and the step of a job a signal stopped (it can resume)
     precision: str | None = None
     machine: str | None = None
     params: int | None = None
@@ -79,6 +81,9 @@ class RunResult:
             return f"failed: {self.error or ''}"
         if self.status == "diverged":
             return f"diverged at step {(self.diverged or {}).get('step')}"
+        if self.status == "interrupted":
+            stop = self.interrupted or {}
+            return f"interrupted at step {stop.get('step')} by {stop.get('signal')} (resumable)"
         return self.status
 
     def write(self, folder: Path) -> Path:

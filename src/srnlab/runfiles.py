@@ -13,6 +13,7 @@ from typing import Any
 from srnlab.errors import UserError
 
 LOCK_FILE = ".lock"
+HYDRA_RECORD = ".hydra"  # the job's config as Hydra composed it: config.yaml, hydra.yaml, overrides.yaml
 RANK_VARIABLES = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK")  # set for the other processes of a DDP job
 
 
@@ -109,3 +110,19 @@ def run_folder_lock(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_hydra_record(folder: Path, task_cfg: Any) -> None:
+    """The `.hydra/` record Hydra would write into a job folder (config.yaml, hydra.yaml, overrides.yaml), written
+    by the job once it holds the folder's lock (`hydra.output_subdir: null` stops Hydra writing it earlier): a
+    job refused for a busy folder must leave the running job's record as it was."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    record = folder / HYDRA_RECORD
+    record.mkdir(parents=True, exist_ok=True)
+    hydra_cfg = HydraConfig.instance().cfg
+    for name, content in (("config.yaml", task_cfg), ("hydra.yaml", hydra_cfg),
+                          ("overrides.yaml", hydra_cfg.hydra.overrides.task)):  # fmt: skip
+        with replaced_atomically(record / name) as partial:
+            OmegaConf.save(content, partial)

@@ -24,8 +24,8 @@ from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
 from srnlab.lit.metrics import per_image_psnr, quantize
 from srnlab.plotting import variant_colors
-from srnlab.results import RunResult, read_test_images
-from srnlab.runfiles import csv_columns, write_csv
+from srnlab.results import PROGRESS_FILE, RunResult, read_test_images
+from srnlab.runfiles import csv_columns, read_json, write_csv
 from srnlab.significance import Significance, analyse
 from srnlab.summary import VariantSummary, summarize
 
@@ -135,6 +135,24 @@ class Sweep:
         """The seed whose job stands for the variant where one job must (best checkpoint, curves)."""
         return lead_seed(self.seed_results[exp_id])
 
+    def unfinished(self) -> dict[str, str]:
+        """The status of each variant none of whose jobs left a record but one of which left a checkpoint (it
+        was killed, or is still training): 'interrupted at step N (resumable)', N from its progress.json."""
+        statuses = {}
+        for exp_id, jobs in self.seed_results.items():
+            folders = [self.job_dir(exp_id, s) for s, r in jobs.items() if r is None]
+            started = [f for f in folders if (f / "checkpoints" / "last.ckpt").is_file()]
+            if started and not any(jobs.values()):
+                steps = [(read_json(f / PROGRESS_FILE) or {}).get("global_step") for f in started]
+                statuses[exp_id] = f"interrupted at step {max(s or 0 for s in steps)} (resumable)"
+        return statuses
+
+    def has_jobs(self) -> bool:
+        """Whether any job of the sweep left a record or a checkpoint."""
+        return any(r is not None for jobs in self.seed_results.values() for r in jobs.values()) or bool(
+            self.unfinished()
+        )
+
     @cached_property
     def results(self) -> dict[str, RunResult | None]:
         """Each variant's lead job's record."""
@@ -175,10 +193,13 @@ def lead_seed(jobs: Mapping[int | None, RunResult | None]) -> int | None:
 
 
 def collect_rows(
-    seed_results: Mapping[str, Mapping[int | None, RunResult | None]], summaries: dict[str, VariantSummary]
+    seed_results: Mapping[str, Mapping[int | None, RunResult | None]],
+    summaries: dict[str, VariantSummary],
+    unfinished: Mapping[str, str] | None = None,
 ) -> list[Row]:
-    """One row per Table 1 variant, whether its jobs finished, failed or never ran: test scores are the mean
-    over the seeds that finished, everything else is the lead job's (Sweep.lead_seed)."""
+    """One row per Table 1 variant, whether its jobs finished, failed, were interrupted or never ran: test
+    scores are the mean over the seeds that finished, everything else is the lead job's (Sweep.lead_seed);
+    `unfinished` gives the status of variants whose jobs left no record (Sweep.unfinished)."""
     rows = []
     for exp_id, s in summaries.items():
         paper = s.paper
@@ -205,7 +226,7 @@ def collect_rows(
                 rank=None,
                 paper_rank=0,
                 train_time_min=result.train_time_s / 60 if ok and result.train_time_s else None,
-                status=result.describe_status() if result else "missing",
+                status=result.describe_status() if result else (unfinished or {}).get(exp_id, "missing"),
                 other_scores=_other_scores(finished),
                 seeds=len(finished),
                 psnr_std=_std(finished, "psnr"),
@@ -511,7 +532,7 @@ def log_to_wandb(
 def build_results(sweep: Sweep, out_dir: Path, wandb_group: str | None = None, trust: bool = False) -> list[Row]:
     """The table, CSV, plots and curves of a sweep in `out_dir`, and (with a group) the table as a W&B run."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = collect_rows(sweep.seed_results, {i: summarize(i) for i in sweep.ids})
+    rows = collect_rows(sweep.seed_results, {i: summarize(i) for i in sweep.ids}, sweep.unfinished())
     significance = analyse_sweep(sweep, rows)
     claims = judge(significance.pairs, table1_claims()) if significance else None
     (out_dir / "table1.md").write_text(format_markdown(rows, sweep.finished(), significance, claims))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,16 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import LearningRateMonitor
 
 from srnlab.checkpoints import UnreadableCheckpoint, check_variant
-from srnlab.lit.callbacks import PROGRESS_FILE, TrainingDiverged
+from srnlab.lit.callbacks import Interrupted, SignalCheckpoint, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.module import DeblurModule
 from srnlab.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
-from srnlab.results import TEST_IMAGES_FILE, Budget, RunResult
+from srnlab.results import PROGRESS_FILE, TEST_IMAGES_FILE, Budget, RunResult
 from srnlab.runfiles import is_launching_process, read_json, write_csv
 from srnlab.weights import load_network
 
@@ -94,10 +96,14 @@ def initialise_network(cfg: DictConfig, module: DeblurModule) -> None:
 
 
 def own_checkpoints(folder: Path) -> list[Path]:
-    """A job's checkpoints in resume order: last.ckpt, then the others newest first."""
-    others = sorted((p for p in folder.glob("*.ckpt") if p.name != "last.ckpt"), key=lambda p: -p.stat().st_mtime)
-    last = folder / "last.ckpt"
-    return [last, *others] if last.exists() else others
+    """A job's checkpoints in resume order: the newest of last.ckpt and the hpc_ckpt_N.ckpt that Lightning's
+    SLURM requeue saves in the run folder (the parent of `folder`), then the others newest first."""
+    latest = _newest_first([*folder.glob("last.ckpt"), *folder.parent.glob("hpc_ckpt_*.ckpt")])
+    return [*latest, *_newest_first(p for p in folder.glob("*.ckpt") if p.name != "last.ckpt")]
+
+
+def _newest_first(paths: Iterable[Path]) -> list[Path]:
+    return sorted(paths, key=lambda p: -p.stat().st_mtime)
 
 
 def move_aside(path: Path) -> Path:
@@ -119,6 +125,11 @@ def train(cfg: DictConfig) -> RunResult:
     started = time.monotonic()
     try:
         result = _fit_and_test(cfg, output_dir)
+    except Interrupted as stop:
+        result = _identity(cfg, status="interrupted", interrupted=stop.record(), error=str(stop))
+        result.wall_time_s = time.monotonic() - started
+        result.write(output_dir)
+        raise
     except TrainingDiverged as diverged:
         log.error("%s: %s", cfg.variant.id, diverged)
         result = _identity(cfg, status="diverged", diverged=diverged.record(), error=str(diverged))
@@ -144,15 +155,18 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
     datamodule.setup("fit")  # data mistakes surface here, before any logger or checkpoint writes a file
     precision = trainer_precision(cfg.trainer)
     with isolated_wandb():
+        loggers = build_loggers(cfg, output_dir)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+        if not loggers:  # logger=none: Lightning refuses a learning-rate monitor with nothing to log to
+            callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
         trainer = instantiate(
             cfg.trainer,
             precision=precision.precision,
-            logger=build_loggers(cfg, output_dir),
+            logger=loggers or False,
             callbacks=callbacks,
             plugins=[AtomicCheckpointIO()],
         )
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=not cfg.get("trust_checkpoint"))
+        fit(trainer, module, datamodule, ckpt_path, cfg)
         test = trainer.test(module, datamodule=datamodule, ckpt_path="best", weights_only=True)[0] if cfg.test else {}
         if cfg.test and trainer.is_global_zero:
             write_csv(output_dir / TEST_IMAGES_FILE, module.test_records)
@@ -173,6 +187,18 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
         test={k: float(v) for k, v in test.items()},
         best_ckpt=trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None,
     )
+
+
+def fit(trainer: pl.Trainer, module: DeblurModule, datamodule: Any, ckpt_path: str | None, cfg: DictConfig) -> None:
+    """trainer.fit, with a stop by a signal (SignalCheckpoint) raised as Interrupted: Lightning ends such a
+    fit with SystemExit (status 0 for SIGTERM), which would read as a success to a scheduler."""
+    stopper = next((c for c in trainer.callbacks if isinstance(c, SignalCheckpoint)), None)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=not cfg.get("trust_checkpoint"))
+    except SystemExit as stop:
+        if stopper is None or stopper.signum is None:
+            raise
+        raise Interrupted(stopper.signum, trainer.global_step) from stop
 
 
 def _identity(cfg: DictConfig, **outcome: Any) -> RunResult:

@@ -4,11 +4,13 @@ or, without `--ckpt`, with the SR-EDRB3 that ships with srnlab (src/srnlab/pretr
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from srnlab.cli import add_trust_option
 from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, deblur_files
 from srnlab.errors import user_errors
+from srnlab.image_io import MAX_PIXELS
 from srnlab.tiling import TILE_MULTIPLE
 
 
@@ -25,6 +27,13 @@ def overlap_option(text: str) -> int:
     """`--overlap`: a number of pixels, 0 or more."""
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a number of pixels (0 or more), got {text!r}")
+    return int(text)
+
+
+def pixels_option(text: str) -> int:
+    """`--max-pixels`: a positive number of pixels."""
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of pixels, got {text!r}")
     return int(text)
 
 
@@ -63,15 +72,27 @@ def main(argv: list[str] | None = None) -> None:
         help="average the outputs for the image's 8 orientations (rotations and mirrors): "
         "sharper, 8 times slower (README 'Self-ensemble')",
     )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace output files that already exist (default: leave them alone)"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=pixels_option,
+        default=MAX_PIXELS,
+        help=f"skip images whose header declares more pixels than this, before decoding them (default: {MAX_PIXELS:,})",
+    )
     add_trust_option(parser, "--ckpt")
     args = parser.parse_args(argv)
     with user_errors("srn-deblur", "--out <folder>"):
-        written, failed = deblur_files(
+        written, failed, skipped = deblur_files(
             args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,
             precision=args.precision, trust=args.trust_checkpoint, ensemble=args.self_ensemble,
+            overwrite=args.overwrite, max_pixels=args.max_pixels,
         )  # fmt: skip
     for path in written:
         print(path)
+    for reason in skipped:
+        print(f"srn-deblur: skipped {reason}", file=sys.stderr)
     if failed:
         parser.exit(1, "".join(f"srn-deblur: skipped {error}\n" for error in failed))
 

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from srnlab.config import CONFIG_DIR
 from srnlab.errors import discard_if_untouched, run_hydra_app
+from srnlab.runfiles import write_hydra_record
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
@@ -18,6 +19,7 @@ def app(cfg: DictConfig) -> float:
     from srnlab.evaluation import evaluate
 
     with discard_if_untouched(Path(cfg.paths.output_dir)):
+        write_hydra_record(Path(cfg.paths.output_dir), cfg)
         return evaluate(cfg)["mean_psnr"]
 
 

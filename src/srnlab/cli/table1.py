@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         if not sweep.runs_dir.is_dir():
             raise UserError(f"no sweep in {sweep.runs_dir}: run `make reproduce-table1` (or srn-train --config-name "
                             "table1 with the same overrides) first")  # fmt: skip
+        if not sweep.has_jobs():
+            raise UserError(
+                f"{sweep.runs_dir} holds no Table 1 job: expected the <variant>/seed<n>/ folders (result.json or "
+                "checkpoints/last.ckpt) that srn-train --config-name table1 writes"
+            )
         out = args.out or sweep.results_dir()
         group = None if args.no_wandb else args.wandb_group or sweep.wandb_group()
         build_results(sweep, out, group, trust=args.trust_checkpoint)

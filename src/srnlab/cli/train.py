@@ -7,6 +7,7 @@ Lightning is imported inside the job, after Hydra has composed the config: it ta
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import hydra
@@ -14,18 +15,24 @@ from omegaconf import DictConfig
 
 from srnlab.config import CONFIG_DIR
 from srnlab.errors import discard_if_untouched, run_hydra_app
-from srnlab.runfiles import run_folder_lock
+from srnlab.runfiles import run_folder_lock, write_hydra_record
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def app(cfg: DictConfig) -> float | None:
     """One job: the folder is locked first, so that a job refused for a busy folder never touches it."""
+    from srnlab.lit.callbacks import Interrupted
     from srnlab.training import assign_job_gpu, train
 
     folder = Path(cfg.paths.output_dir)
-    with run_folder_lock(folder), discard_if_untouched(folder):
-        assign_job_gpu(cfg)
-        result = train(cfg)
+    try:
+        with run_folder_lock(folder), discard_if_untouched(folder):
+            write_hydra_record(folder, cfg)
+            assign_job_gpu(cfg)
+            result = train(cfg)
+    except Interrupted as stop:
+        sys.stderr.write(f"srn-train: {cfg.variant.id}: {stop} in {folder}; run the same command again to resume\n")
+        raise SystemExit(stop.exit_code) from None
     if result.status == "diverged" and cfg.get("fail_fast", True):
         raise SystemExit(f"srn-train: error: {cfg.variant.id}: {result.error}")
     return result.test.get("test/psnr")

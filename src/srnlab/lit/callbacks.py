@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch import Tensor
 
+from srnlab.results import PROGRESS_FILE
 from srnlab.runfiles import replaced_atomically, write_json
-
-PROGRESS_FILE = "progress.json"
 
 
 class TrainingDiverged(RuntimeError):
@@ -93,6 +97,63 @@ def keep_rows_before(path: Path, step: int) -> None:
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
+
+
+class Interrupted(Exception):
+    """Training stopped by a signal, with a checkpoint of the last finished step: the job can resume."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        self.signum, self.step = signum, step
+        super().__init__(f"interrupted by {signal.Signals(signum).name} at step {step}; a checkpoint was saved")
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signum
+
+    def record(self) -> dict[str, Any]:
+        """What result.json keeps of it."""
+        return {"signal": signal.Signals(self.signum).name, "step": self.step}
+
+
+class SignalCheckpoint(pl.Callback):
+    """SIGTERM (a scheduler's stop), SIGINT (Ctrl+C) and SIGUSR1 (a cluster's warning) end training at the next
+    step boundary with `last.ckpt`, so that running the job again resumes where it stopped.
+
+    Lightning already stops at a step boundary on SIGTERM (it raises SIGTERMException there), but it exits
+    with status 0 and saves nothing. So SIGINT and SIGUSR1 are forwarded as SIGTERM into that same stop, the
+    first signal is remembered for the record, and the checkpoint is written in `on_exception`. A second
+    Ctrl+C stops at once. Under SLURM, SIGUSR1 stays Lightning's: SLURMEnvironment saves an hpc checkpoint
+    and requeues the job (its handler is installed after `on_fit_start`, only where none is there yet)."""
+
+    def __init__(self, dirpath: str) -> None:
+        self.dirpath = Path(dirpath)
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        forwarded = [signal.SIGINT] + ([] if SLURMEnvironment.detect() else [signal.SIGUSR1])
+        for signum in forwarded:
+            self._previous[signum] = signal.signal(signum, self._forward)
+
+    def _forward(self, signum: int, frame: Any) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl+C: stop now, without a checkpoint
+        self.signum = self.signum or signum
+        rank_zero_info(f"received {signal.Signals(signum).name}: stopping after this step with a checkpoint")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException):
+            self.signum = self.signum or signal.SIGTERM
+            trainer.save_checkpoint(self.dirpath / "last.ckpt")
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
 
 
 class RunProgress(pl.Callback):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import warnings
@@ -47,6 +48,7 @@ def synthesize_dataset(
     recipe = recipe or Recipe.of(**settings)
     stored = recipe.to_json()
     _check_replaceable(out_dir, overwrite)
+    _check_writable(out_dir)
     synthesizer, seed, sources = recipe.synthesizer(), recipe.seed, recipe.sources
     splits = dict(zip(SPLITS, split_sources(stored["source_names"], recipe.n_train, recipe.n_test), strict=True))
     splits["train"] = sorted({*splits["train"], *stored["extra_training_names"]})
@@ -113,6 +115,24 @@ def _check_replaceable(out_dir: Path, overwrite: bool) -> None:
         )
     if not overwrite:
         raise FileExistsError(f"{out_dir} already holds a synthetic set; pass overwrite=True to replace it.")
+
+
+class UnwritableDataRoot(UserError, PermissionError):
+    """The synthetic set's folder, or the folder it goes in, cannot be written: found before rendering a pair."""
+
+
+def _check_writable(out_dir: Path) -> None:
+    """The set is built beside `out_dir` and renamed into place, replacing `out_dir` if it exists: both need
+    write access, checked before minutes of rendering rather than at the rename."""
+    parent = next(p for p in (out_dir.parent.absolute(), *out_dir.parent.absolute().parents) if p.exists())
+    if not parent.is_dir():
+        return  # a file where a folder should go: making the folder names it (srnlab.errors.path_problem)
+    blocked = [p for p in (parent, out_dir) if p.is_dir() and not os.access(p, os.W_OK | os.X_OK)]
+    if blocked:
+        raise UnwritableDataRoot(
+            f"cannot write the synthetic set to {out_dir}: {blocked[0]} is not writable. Choose a folder you can "
+            "write (data.root=<folder> for srn-train and srn-eval, --out <folder> for srn-synth)"
+        )
 
 
 def _install(tmp: Path, out_dir: Path, recipe: dict[str, Any]) -> None:
