@@ -8,7 +8,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export WANDB_MODE ?= offline
 export WANDB_SILENT := true
 
-PROFILE ?= mini
+PROFILE ?= proxy_residual
 DATA ?= synthetic
 DATA_ROOT ?=
 LAUNCHER ?= basic
@@ -85,7 +85,7 @@ RESULTS ?=
 SEEDS ?= 1
 SWEEP = profile=$(PROFILE) data=$(DATA) paths.log_dir=$(LOG_DIR)
 
-reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants with seeds 1..SEEDS (PROFILE=mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= SEEDS=1 LAUNCHER=basic|joblib|submitit_slurm) and write the table
+reproduce-table1: $(STAMP) ## Train the 10 Table 1 variants with seeds 1..SEEDS (PROFILE=proxy_residual|mini|smoke|gpu|paper DATA=synthetic|gopro DATA_ROOT= SEEDS=1 LAUNCHER=basic|joblib|submitit_slurm) and write the table
 	$(BIN)/srn-train --config-name table1 $(SWEEP) seed=$(shell seq -s, 1 $(SEEDS)) $(if $(DATA_ROOT),data.root=$(DATA_ROOT)) hydra/launcher=$(LAUNCHER) $(ARGS)
 	$(BIN)/srn-table1 $(SWEEP) $(if $(RESULTS),--out $(RESULTS))
 
