@@ -72,6 +72,14 @@ def test_smoke_training_of_every_table1_variant(tmp_path, data_overrides, experi
     assert mean_psnr == pytest.approx(result.test["test/psnr"], abs=1e-4), "the per-image file adds up to the mean"
 
 
+@pytest.mark.parametrize("loss", ["l1", "charbonnier", "fft"])
+def test_a_smoke_run_trains_with_each_loss(tmp_path, data_overrides, loss) -> None:
+    result = run_train(tmp_path / loss, data_overrides, f"model/loss={loss}", "logger=csv", "test=false")
+    assert result.status == "ok" and result.global_step == 4
+    saved = torch.load(tmp_path / loss / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert saved["hyper_parameters"]["loss"]["pixel"] == {"fft": "l1"}.get(loss, loss)
+
+
 def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_overrides) -> None:
     before = dict(os.environ)
     result = run_train(tmp_path / "run", data_overrides, "experiment=table1/sr_edrb1", "sweep_group=my-sweep")

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from srnlab.checkpoints import WEIGHTS_SUFFIX, untrusted
 from srnlab.deblurrer import deblur, in_layout, use_layout
-from srnlab.lit.losses import multiscale_mse
+from srnlab.lit.losses import build_loss
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
 from srnlab.weights import check_tensors_fit, read_network
 
@@ -41,6 +41,7 @@ class DeblurModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = instantiate(net)
+        self.loss_fn = build_loss(loss)
         self.use_layout_for(torch.device("cpu"), training=False)
         self.metric_names = check_metrics(metrics or DEFAULT_METRICS)
         self.val_scores, self.val_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
@@ -71,7 +72,7 @@ class DeblurModule(pl.LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         outputs = self.net(in_layout(batch["blur"], self.channels_last))
         sharp = in_layout(batch["sharp"], self.channels_last)
-        loss = multiscale_mse(outputs, sharp, (self.hparams.loss or {}).get("scale_weights"))
+        loss = self.loss_fn(outputs, sharp)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
         return loss
 
