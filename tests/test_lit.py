@@ -18,8 +18,8 @@ from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.callbacks import DivergenceGuard, RunProgress, TrainingDiverged, describe_validation
 from srnlab.lit.losses import MultiScaleLoss, build_loss, multiscale_mse
 from srnlab.lit.metrics import METRICS, ImageScores, per_image_gradient_ratio, per_image_ssim, quantize
+from srnlab.lit.module import DeblurModule
 from srnlab.lit.schedule import WarmupDecay
-from srnlab.training import build_module
 
 
 def skimage_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -197,7 +197,7 @@ def test_metrics_come_from_the_registry_by_name() -> None:
     with pytest.raises(ConfigError, match=r"model.metrics: unknown \['lpips'\]; choose from \['grad_ratio'"):
         ImageScores(["psnr", "lpips"])
     cfg = compose_config("train", ["profile=smoke", "model.metrics=[psnr,ssim,grad_ratio]"])
-    assert build_module(cfg).val_scores.names == ("psnr", "ssim", "grad_ratio")
+    assert DeblurModule.from_config(cfg).val_scores.names == ("psnr", "ssim", "grad_ratio")
 
 
 def test_run_progress_resumes_its_history_also_from_checkpoints_of_srnlab_0_1() -> None:

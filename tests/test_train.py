@@ -18,12 +18,13 @@ from srnlab.checkpoints import CheckpointError
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluation import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
+from srnlab.lit.module import DeblurModule
 from srnlab.lit.schedule import WarmupDecay
 from srnlab.results import Budget, RunResult, read_test_images
 from srnlab.runfiles import read_json
 from srnlab.summary import VariantSummary
 from srnlab.table1 import Sweep, collect_rows
-from srnlab.training import build_module, initialise_network, train
+from srnlab.training import initialise_network, train
 from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -341,7 +342,7 @@ def test_init_weights_fine_tunes_from_another_runs_network_with_a_fresh_schedule
     run_train(tmp_path / "first", data_overrides, *edrb1)
     source = tmp_path / "first" / "checkpoints" / "last.ckpt"
     cfg = compose_config("train", smoke(tmp_path / "second", data_overrides, *edrb1, f"init_weights={source}"))
-    module = build_module(cfg)
+    module = DeblurModule.from_config(cfg)
     initialise_network(cfg, module)
     trained = torch.load(source, map_location="cpu", weights_only=True)["state_dict"]
     for key, value in module.net.state_dict().items():
@@ -355,4 +356,4 @@ def test_init_weights_fine_tunes_from_another_runs_network_with_a_fresh_schedule
     other = compose_config("train", smoke(tmp_path / "third", data_overrides, "experiment=table1/sr_edrb3",
                                           f"init_weights={source}"))  # fmt: skip
     with pytest.raises(CheckpointError, match="holds variant 'sr_edrb1'"):
-        initialise_network(other, build_module(other))
+        initialise_network(other, DeblurModule.from_config(other))

@@ -34,10 +34,10 @@ def exported(smoke_checkpoint, tmp_path_factory) -> dict[str, Path]:
 
 def test_export_keeps_the_network_config_and_every_weight(smoke_checkpoint, exported) -> None:
     ckpt = DeblurModule.load_from_checkpoint(smoke_checkpoint, map_location="cpu").eval()
-    assert read_hparams(exported["float32"])["net"] == ckpt.hparams.net
+    assert read_hparams(exported["float32"])["net"] == ckpt.settings["net"]
     assert read_hparams(exported["float32"])["variant"]["id"] == "sr_edrb1"
     with safe_open(exported["float16"], framework="pt") as f:
-        assert json.loads(f.metadata()["net"]) == ckpt.hparams.net
+        assert json.loads(f.metadata()["net"]) == ckpt.settings["net"]
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}  # noqa: SIM118 (safe_open has no __iter__)
     assert exported["float16"].stat().st_size < 0.6 * exported["float32"].stat().st_size
 
