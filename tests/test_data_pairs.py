@@ -11,11 +11,12 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
+from srnlab.cli.runtime import user_message
 from srnlab.config import compose_config
 from srnlab.data.gopro import GoProPairs
 from srnlab.data.pairs import DatasetError, FolderPairs, ListPairs
 from srnlab.data.synth import synthesize_dataset
-from srnlab.errors import ConfigError, user_message
+from srnlab.errors import ConfigError
 from srnlab.training import train
 
 SMALL = {"n_train": 4, "n_test": 2, "size": (64, 80)}

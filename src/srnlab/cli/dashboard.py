@@ -8,10 +8,11 @@ import argparse
 import os
 from pathlib import Path
 
+from srnlab.cli.runtime import user_errors
 from srnlab.dashboard import SweepSource, build_spec, describe, write_spec
 from srnlab.dashboard_figure import FIGURE_FILE, render
 from srnlab.dashboard_publish import publish
-from srnlab.errors import UserError, user_errors
+from srnlab.errors import UserError
 from srnlab.table1 import MULTIRUN_FILE, Sweep
 
 OFFLINE_MODES = ("offline", "disabled", "dryrun")

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from srnlab.cli import add_trust_option
+from srnlab.cli.runtime import user_errors
 from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, deblur_files
-from srnlab.errors import user_errors
 from srnlab.image_io import MAX_PIXELS
 from srnlab.tiling import TILE_MULTIPLE
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from srnlab.cli.runtime import discard_if_untouched, run_hydra_app
 from srnlab.config import CONFIG_DIR
-from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.runfiles import write_hydra_record
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from srnlab.checkpoints import WEIGHTS_SUFFIX
 from srnlab.cli import add_trust_option
-from srnlab.errors import UserError, user_errors
+from srnlab.cli.runtime import user_errors
+from srnlab.errors import UserError
 from srnlab.weights import DTYPES, export_weights, load_network
 
 

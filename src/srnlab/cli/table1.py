@@ -7,7 +7,8 @@ import argparse
 from pathlib import Path
 
 from srnlab.cli import add_trust_option
-from srnlab.errors import UserError, user_errors
+from srnlab.cli.runtime import user_errors
+from srnlab.errors import UserError
 from srnlab.table1 import Sweep, build_results, rejudge_claims
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from srnlab.cli.runtime import discard_if_untouched, run_hydra_app
 from srnlab.config import CONFIG_DIR
-from srnlab.errors import discard_if_untouched, run_hydra_app
 from srnlab.runfiles import run_folder_lock, write_hydra_record
 
 
