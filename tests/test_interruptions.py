@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 from cli import REPO, SMALL_DATA, offline_env
+from signal_at import MOMENTS
 
 from srnlab.cli.table1 import main as table1_main
 from srnlab.config import compose_config
+from srnlab.lit.callbacks import Interrupted
 from srnlab.results import RunResult
 from srnlab.training import train
 
@@ -76,6 +78,27 @@ def test_a_signal_saves_a_checkpoint_records_the_stop_and_exits_128_plus_the_sig
     with (run_dir / "csv" / "metrics.csv").open() as f:
         steps = [int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss")]
     assert steps == list(range(step + 3)), "the resumed run trained on from the saved step"
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_stop_at_any_moment_resumes_logging_every_step_once(tmp_path, data_root, moment) -> None:
+    """Validation runs every 5 steps: a stop during one, right after one (where Lightning's own resume logic
+    would count the step twice) or between two."""
+    run_dir = tmp_path / "run"
+    stop_at = 11 if moment == "between validations" else 10
+    stopper = ["+callbacks.stop._target_=signal_at.SignalAt", f"+callbacks.stop.step={stop_at}",
+               f"+callbacks.stop.moment={moment}"]  # fmt: skip
+    with pytest.raises(Interrupted) as stopped:
+        train(compose_config("train", job_args(run_dir, data_root, *stopper)))
+    assert stopped.value.step == stop_at == saved_step(run_dir / "checkpoints" / "last.ckpt")
+
+    resumed = train(compose_config("train", job_args(run_dir, data_root, f"trainer.max_steps={stop_at + 3}")))
+    assert resumed.status == "ok" and resumed.global_step == stop_at + 3
+    with (run_dir / "csv" / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows if r.get("train/loss")] == list(range(stop_at + 3))
+    validated = [int(r["step"]) for r in rows if r.get("val/psnr")]
+    assert validated == sorted(set(validated)), "no validation is logged twice"
 
 
 def test_sigusr1_under_slurm_saves_an_hpc_checkpoint_requeues_and_the_job_resumes(tmp_path, data_root) -> None:

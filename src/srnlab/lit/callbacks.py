@@ -124,12 +124,19 @@ class SignalCheckpoint(pl.Callback):
     with status 0 and saves nothing. So SIGINT and SIGUSR1 are forwarded as SIGTERM into that same stop, the
     first signal is remembered for the record, and the checkpoint is written in `on_exception`. A second
     Ctrl+C stops at once. Under SLURM, SIGUSR1 stays Lightning's: SLURMEnvironment saves an hpc checkpoint
-    and requeues the job (its handler is installed after `on_fit_start`, only where none is there yet)."""
+    and requeues the job (its handler is installed after `on_fit_start`, only where none is there yet).
+
+    A stop right after a validation needs one correction. Lightning saves its own checkpoint of a validation
+    step before it counts that step for the loggers, and on resume it counts it again; its stop comes after the
+    count. Saved as it is, such a checkpoint would resume with every logged step one too high, so the count is
+    written as Lightning's own checkpoint of that step would hold it."""
 
     def __init__(self, dirpath: str) -> None:
         self.dirpath = Path(dirpath)
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
+        self._validated_step: int | None = None
+        self._saving = False
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -145,10 +152,22 @@ class SignalCheckpoint(pl.Callback):
         rank_zero_info(f"received {signal.Signals(signum).name}: stopping after this step with a checkpoint")
         os.kill(os.getpid(), signal.SIGTERM)
 
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._validated_step = trainer.global_step
+
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if isinstance(exception, SIGTERMException):
             self.signum = self.signum or signal.SIGTERM
-            trainer.save_checkpoint(self.dirpath / "last.ckpt")
+            self._saving = True
+            try:
+                trainer.save_checkpoint(self.dirpath / "last.ckpt")
+            finally:
+                self._saving = False
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        if self._saving and self._validated_step == trainer.global_step:
+            checkpoint["loops"]["fit_loop"]["epoch_loop.state_dict"]["_batches_that_stepped"] -= 1
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         for signum, handler in self._previous.items():
