@@ -31,11 +31,11 @@ import torch
 
 from srnlab.config import compose_config
 from srnlab.data.synth import synthesize_dataset
-from srnlab.deblurring import DEFAULT_OVERLAP
 from srnlab.image_io import from_tensor, read_image, to_tensor, to_uint8, write_image
+from srnlab.infer.photos import DEFAULT_OVERLAP
+from srnlab.infer.tiling import deblur_tiled
 from srnlab.lit.module import DeblurModule
 from srnlab.precision import autocast, resolve_precision
-from srnlab.tiling import deblur_tiled
 
 PHOTO_SIZE = (3000, 4000)  # height, width
 FRAME_SIZE = (720, 1280)

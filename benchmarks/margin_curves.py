@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from srnlab.results import PROGRESS_FILE
-from srnlab.runfiles import read_json
+from srnlab.runs.files import read_json
+from srnlab.runs.results import PROGRESS_FILE
 
 MILESTONES = (500, 1000, 2000)  # steps the table reports, where a run reached them
 

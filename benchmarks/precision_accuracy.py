@@ -14,7 +14,7 @@ from pathlib import Path
 
 from srnlab.config import compose_config
 from srnlab.precision import BF16, FP32
-from srnlab.results import RunResult
+from srnlab.runs.results import RunResult
 from srnlab.training import train
 
 

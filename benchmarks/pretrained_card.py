@@ -33,7 +33,7 @@ from srnlab.lit.metrics import quantize, score_images
 from srnlab.lit.module import load_module
 from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
-from srnlab.weights import PRETRAINED
+from srnlab.runs.weights import PRETRAINED
 
 CARD = PRETRAINED.parent / "README.md"
 FIGURE = Path("docs/pretrained-gopro.png")

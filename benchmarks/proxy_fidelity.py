@@ -36,12 +36,12 @@ from hydra.utils import instantiate
 from scipy import stats
 from torch.utils.flop_counter import FlopCounterMode
 
-from srnlab.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.losses import multiscale_mse
-from srnlab.results import RunResult, read_test_images
-from srnlab.significance import PairComparison, analyse
+from srnlab.report.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
+from srnlab.report.significance import PairComparison, analyse
+from srnlab.runs.results import RunResult, read_test_images
 
 ARMS = ("proxy_residual", "proxy_pairs", "proxy_long")  # the pre-registered candidates, in running order
 LABELS = {"mini": "A: control", "proxy_residual": "B: residual", "proxy_pairs": "C: pairs", "proxy_long": "D: longer"}
@@ -492,7 +492,7 @@ def score_networks(
 ) -> dict[str, dict[str, float]]:
     """Each variant's best checkpoint of `seed` on the pairs: PSNR per image of its 8-bit output, and the
     blurry input's under the key 'blur'."""
-    from srnlab.deblurrer import Deblurrer
+    from srnlab.infer.deblurrer import Deblurrer
     from srnlab.lit.metrics import per_image_psnr, quantize
 
     scores = {"blur": {name: float(per_image_psnr(b, s)) for name, b, s in pairs}}

@@ -19,7 +19,11 @@ from omegaconf import OmegaConf
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from srnlab.checkpoints import (
+from srnlab.cli.deblur import main as deblur_main
+from srnlab.config import compose_config
+from srnlab.infer.deblurrer import Deblurrer
+from srnlab.lit.module import DeblurModule, load_module
+from srnlab.runs.checkpoints import (
     CheckpointError,
     UnreadableCheckpoint,
     UntrustedCheckpoint,
@@ -27,12 +31,8 @@ from srnlab.checkpoints import (
     load_checkpoint,
     read_hparams,
 )
-from srnlab.cli.deblur import main as deblur_main
-from srnlab.config import compose_config
-from srnlab.deblurrer import Deblurrer
-from srnlab.lit.module import DeblurModule, load_module
-from srnlab.results import Budget, RunResult
-from srnlab.weights import export_weights
+from srnlab.runs.results import Budget, RunResult
+from srnlab.runs.weights import export_weights
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]
 

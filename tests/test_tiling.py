@@ -12,13 +12,12 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
-from srnlab import tiling
 from srnlab.cli.deblur import main
 from srnlab.config import compose_config
-from srnlab.deblurring import OptionError, deblur_files
 from srnlab.image_io import read_image, to_uint8
-from srnlab.lit.module import DeblurModule
-from srnlab.tiling import (
+from srnlab.infer import tiling
+from srnlab.infer.photos import OptionError, deblur_files
+from srnlab.infer.tiling import (
     MIN_AUTO_TILE,
     TILE_MULTIPLE,
     activation_bytes_per_pixel,
@@ -29,6 +28,7 @@ from srnlab.tiling import (
     full_resolution_channels,
     plan_tiles,
 )
+from srnlab.lit.module import DeblurModule
 
 SMOKE_EDRB3 = ["experiment=table1/sr_edrb3", "profile=smoke"]  # a quarter of the channels: 8 at full resolution
 

@@ -14,18 +14,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from srnlab.checkpoints import CheckpointError
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluation import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.module import DeblurModule
 from srnlab.lit.schedule import WarmupDecay
-from srnlab.results import Budget, RunResult, read_test_images
-from srnlab.runfiles import read_json
-from srnlab.summary import VariantSummary
-from srnlab.table1 import Sweep, collect_rows
+from srnlab.report.dashboard.offline_runs import find_runs, read_run
+from srnlab.report.rows import collect_rows
+from srnlab.report.summary import VariantSummary
+from srnlab.report.sweep import Sweep
+from srnlab.runs.checkpoints import CheckpointError
+from srnlab.runs.files import read_json
+from srnlab.runs.results import Budget, RunResult, read_test_images
 from srnlab.training import initialise_network, train
-from srnlab.wandb_offline import find_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
 

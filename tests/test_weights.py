@@ -12,15 +12,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from srnlab.checkpoints import CheckpointError, read_hparams
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.cli.export import main as export_main
 from srnlab.config import compose_config
-from srnlab.deblurrer import Deblurrer
 from srnlab.evaluation import evaluate
 from srnlab.image_io import read_image
+from srnlab.infer.deblurrer import Deblurrer
 from srnlab.lit.module import DeblurModule, load_module
-from srnlab.weights import PRETRAINED
+from srnlab.runs.checkpoints import CheckpointError, read_hparams
+from srnlab.runs.weights import PRETRAINED
 
 
 @pytest.fixture(scope="module")

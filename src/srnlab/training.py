@@ -16,16 +16,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
 
-from srnlab.checkpoints import UnreadableCheckpoint, check_variant
 from srnlab.lit.callbacks import Interrupted, SignalCheckpoint, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
+from srnlab.lit.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.lit.module import DeblurModule
-from srnlab.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
-from srnlab.results import PROGRESS_FILE, TEST_IMAGES_FILE, Budget, RunResult
-from srnlab.runfiles import is_launching_process, read_json, write_csv
-from srnlab.weights import load_network
+from srnlab.runs.checkpoints import UnreadableCheckpoint, check_variant
+from srnlab.runs.files import is_launching_process, read_json, write_csv
+from srnlab.runs.results import PROGRESS_FILE, TEST_IMAGES_FILE, Budget, RunResult
+from srnlab.runs.weights import load_network
 
 log = logging.getLogger(__name__)
 

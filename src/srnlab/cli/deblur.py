@@ -9,9 +9,9 @@ from pathlib import Path
 
 from srnlab.cli import add_trust_option
 from srnlab.cli.runtime import user_errors
-from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, deblur_files
 from srnlab.image_io import MAX_PIXELS
-from srnlab.tiling import TILE_MULTIPLE
+from srnlab.infer.photos import AUTO, DEFAULT_OVERLAP, deblur_files
+from srnlab.infer.tiling import TILE_MULTIPLE
 
 
 def tile_option(text: str) -> int | str:

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from srnlab.cli.runtime import discard_if_untouched, run_hydra_app
 from srnlab.config import CONFIG_DIR
-from srnlab.runfiles import write_hydra_record
+from srnlab.runs.files import write_hydra_record
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

@@ -13,11 +13,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, untrusted
-from srnlab.deblurrer import deblur, in_layout, use_layout
+from srnlab.infer.deblurrer import deblur, in_layout, use_layout
 from srnlab.lit.losses import build_loss
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
-from srnlab.weights import check_tensors_fit, read_network
+from srnlab.runs.checkpoints import WEIGHTS_SUFFIX, untrusted
+from srnlab.runs.weights import check_tensors_fit, read_network
 
 MODEL_DEFAULTS: dict[str, Any] = {  # what a `model` node from before an option existed was trained with
     "optimizer": {}, "scheduler": {}, "loss": None, "recurrent_grad_clip": None, "channels_last": "auto",
@@ -65,16 +65,16 @@ class DeblurModule(pl.LightningModule):
 
     @property
     def flat_hparams(self) -> dict[str, Any]:
-        """`net`, `variant` and the model's options in one dict: what srnlab.checkpoints.checkpoint_hparams reads
-        from a saved checkpoint, for writers that take the same (srnlab.weights.export_weights)."""
+        """`net`, `variant` and the model's options in one dict: what srnlab.runs.checkpoints.checkpoint_hparams reads
+        from a saved checkpoint, for writers that take the same (srnlab.runs.weights.export_weights)."""
         return {**self.settings, "variant": self.hparams.variant}
 
     def forward(self, blur: Tensor) -> Tensor:
-        """The deblurred image (srnlab.deblurrer.deblur), self-ensembled with `model.self_ensemble`."""
+        """The deblurred image (srnlab.infer.deblurrer.deblur), self-ensembled with `model.self_ensemble`."""
         return deblur(self.net, blur, self.channels_last, bool(self.settings["self_ensemble"]))
 
     def use_layout_for(self, device: torch.device, training: bool) -> None:
-        """The weights' memory layout for this device and task (`model.channels_last`, srnlab.deblurrer)."""
+        """The weights' memory layout for this device and task (`model.channels_last`, srnlab.infer.deblurrer)."""
         self.channels_last = use_layout(self.net, self.settings["channels_last"], device, training)
 
     def setup(self, stage: str) -> None:
@@ -184,7 +184,7 @@ def load_module(
 ) -> DeblurModule:
     """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
     is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
-    (channels_last, compile, self_ensemble, metrics). To deblur alone, `srnlab.deblurrer.Deblurrer.load` is
+    (channels_last, compile, self_ensemble, metrics). To deblur alone, `srnlab.infer.deblurrer.Deblurrer.load` is
     the lighter way."""
     path = Path(path)
     if path.suffix != WEIGHTS_SUFFIX:

@@ -12,13 +12,13 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError
 from srnlab.config import compose_config
 from srnlab.lit.module import DeblurModule
 from srnlab.release.mapping import SCOPE, tf_names, to_torch, torch_shape
 from srnlab.release.tf_checkpoint import TFCheckpoint
-from srnlab.runfiles import replaced_atomically
-from srnlab.weights import export_weights
+from srnlab.runs.checkpoints import WEIGHTS_SUFFIX, CheckpointError
+from srnlab.runs.files import replaced_atomically
+from srnlab.runs.weights import export_weights
 
 log = logging.getLogger(__name__)
 MODELS = ("color", "gray", "lstm")  # the released checkpoints, configs experiment=release/<model>
