@@ -26,7 +26,7 @@ LAYERS = (
     ("srnlab.lit",),
     ("srnlab.training", "srnlab.evaluation", "srnlab.release"),
     ("srnlab.report",),
-    ("srnlab.cli",),
+    ("srnlab.cli", "srnlab.studies"),
 )
 
 

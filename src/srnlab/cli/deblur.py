@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         "--self-ensemble",
         action="store_true",
         help="average the outputs for the image's 8 orientations (rotations and mirrors): "
-        "sharper, 8 times slower (README 'Self-ensemble')",
+        "sharper, 8 times slower (docs/deblurring.md 'Self-ensemble')",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace output files that already exist (default: leave them alone)"

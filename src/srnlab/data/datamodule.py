@@ -39,7 +39,7 @@ class DeblurDataModule(pl.LightningDataModule):
         train_repeats: each training epoch goes over the training pairs this many times, in one shuffled
             order (BasicSR's `dataset_enlarge_ratio`). Small sets (the synthetic default: 6 batches of 16)
             otherwise end an epoch every few steps, and at every epoch start the loader workers stall the
-            GPU; measured with `benchmarks/bench_loader.py` (README 'Speed').
+            GPU; measured with `benchmarks/bench_loader.py` (docs/speed.md).
         val_max_images: validate on N test pairs evenly spaced over the sorted split, or all if None.
         synthesize: a synthetic-set recipe (`srnlab.data.synth.Recipe.of` settings: n_train, n_test,
             seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is

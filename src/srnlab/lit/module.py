@@ -84,7 +84,7 @@ class DeblurModule(pl.LightningModule):
     def configure_model(self) -> None:
         """Compile the network in place (`model.compile`): state-dict keys, checkpoints and resume stay as
         they are, only the calls go through TorchInductor. Static shapes: training crops have one size, and
-        torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (README 'Speed')."""
+        torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (docs/speed.md)."""
         if self.settings["compile"] and not self._compiled:
             self.net.compile(dynamic=False)
             self._compiled = True

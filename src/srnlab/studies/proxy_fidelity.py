@@ -1,10 +1,10 @@
 """The proxy-fidelity study (docs/proxy-fidelity.md): which laptop-sized Table 1 protocol ranks the variants
 stably and above their blurry input.
 
-    python benchmarks/proxy_fidelity.py train --arms proxy_residual proxy_pairs proxy_long --seeds 1 2
-    python benchmarks/proxy_fidelity.py collect     # copy finished jobs' small files into ablations/proxy-fidelity
-    python benchmarks/proxy_fidelity.py report      # analyse every arm, write the doc's results block and figure
-    python benchmarks/proxy_fidelity.py recheck     # the chosen arm on another synthetic seed and other scenes
+    python -m srnlab.studies.proxy_fidelity train --arms proxy_residual proxy_pairs proxy_long --seeds 1 2
+    python -m srnlab.studies.proxy_fidelity collect     # copy finished jobs' small files into ablations/proxy-fidelity
+    python -m srnlab.studies.proxy_fidelity report      # analyse every arm, write the doc's results block and figure
+    python -m srnlab.studies.proxy_fidelity recheck     # the chosen arm on another synthetic seed and other scenes
 
 `train` runs each arm's Table 1 sweep (`srn-train --config-name table1 profile=<arm>`) with the study's pinned
 precision, two jobs at a time with one thread each; an interrupted study resumes where it stopped (finished jobs
@@ -529,8 +529,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--realdata",
         type=Path,
-        default=Path(os.environ.get("SRN_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata")),
-        help="recheck: the folder holding gopro_mini (default: $SRN_REALDATA)",
+        default=Path(os.environ.get("SRN_REALDATA", Path.cwd().parent / "shared" / "realdata")),
+        help="recheck: the folder holding gopro_mini (default: $SRN_REALDATA, else shared/realdata beside the repo)",
     )
     args = parser.parse_args(argv)
     if args.command == "report":

@@ -7,7 +7,7 @@ photos, full frames) and, where the real material is present, on the real GoPro 
 blurry | deblurred | sharp with its PSNRs (docs/pretrained-gopro.png, used by the README).
 
 Run: `make pretrained` (after training), or
-`python benchmarks/pretrained_card.py --run logs/pretrained-stage1 logs/pretrained-stage2 logs/pretrained
+`python -m srnlab.studies.pretrained_card --run logs/pretrained-stage1 logs/pretrained-stage2 logs/pretrained
 --realdata ../shared/realdata`
 (the training runs in order, the last one the network's own).
 """
