@@ -58,11 +58,11 @@ bench-model: $(STAMP) ## SR-EDRB3 720p forward and training step: fp32 NCHW vs t
 	$(BIN)/python benchmarks/bench_model.py $(ARGS)
 
 learning-budget: $(STAMP) ## SR-EDRB3 validation PSNR against training compute for several recipes (docs/learning-budget.md)
-	$(BIN)/python benchmarks/learning_budget.py $(ARGS)
+	$(BIN)/python -m srnlab.studies.learning_budget $(ARGS)
 
 proxy-fidelity: $(STAMP) ## The proxy study (docs/proxy-fidelity.md): train its arms (hours, resumable), keep their small files, write the report
-	$(BIN)/python benchmarks/proxy_fidelity.py train --log-dir $(LOG_DIR) $(ARGS)
-	$(BIN)/python benchmarks/proxy_fidelity.py report --log-dir $(LOG_DIR)
+	$(BIN)/python -m srnlab.studies.proxy_fidelity train --log-dir $(LOG_DIR) $(ARGS)
+	$(BIN)/python -m srnlab.studies.proxy_fidelity report --log-dir $(LOG_DIR)
 
 pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 2 hours on 2 CPU cores, resumable), export it into the package, score it
 	$(BIN)/srn-train experiment=pretrained_stage1 hydra.run.dir=$(LOG_DIR)/pretrained-stage1 test=false
@@ -71,7 +71,7 @@ pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 2 hour
 	$(BIN)/srn-train experiment=pretrained hydra.run.dir=$(LOG_DIR)/pretrained test=false \
 		init_weights=$(LOG_DIR)/pretrained-stage2/checkpoints/last.ckpt
 	$(BIN)/srn-export $(LOG_DIR)/pretrained/checkpoints/last.ckpt --out src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
-	$(BIN)/python benchmarks/pretrained_card.py --run $(LOG_DIR)/pretrained-stage1 $(LOG_DIR)/pretrained-stage2 $(LOG_DIR)/pretrained
+	$(BIN)/python -m srnlab.studies.pretrained_card --run $(LOG_DIR)/pretrained-stage1 $(LOG_DIR)/pretrained-stage2 $(LOG_DIR)/pretrained
 
 gpu-check: $(STAMP) ## GPU evidence of the speed work (about 8 min on one H100), written to ablations/results/gpu-check/
 	PY=$(BIN)/python bash benchmarks/gpu_check.sh

@@ -23,8 +23,8 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader, IterableDataset
 
 from srnlab.config import compose_config
+from srnlab.lit.module import DeblurModule
 from srnlab.precision import trainer_precision
-from srnlab.training import build_module
 
 
 class StepClock(pl.Callback):
@@ -67,7 +67,7 @@ def fit_steps_per_second(cfg: DictConfig, loader: DataLoader, steps: int, warmup
         enable_model_summary=False,
         callbacks=[clock],
     )
-    trainer.fit(build_module(cfg), train_dataloaders=loader)
+    trainer.fit(DeblurModule.from_config(cfg), train_dataloaders=loader)
     return clock.steps_per_second(warmup)
 
 

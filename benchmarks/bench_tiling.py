@@ -31,12 +31,11 @@ import torch
 
 from srnlab.config import compose_config
 from srnlab.data.synth import synthesize_dataset
-from srnlab.deblurring import DEFAULT_OVERLAP
 from srnlab.image_io import from_tensor, read_image, to_tensor, to_uint8, write_image
+from srnlab.infer.photos import DEFAULT_OVERLAP
+from srnlab.infer.tiling import deblur_tiled
 from srnlab.lit.module import DeblurModule
 from srnlab.precision import autocast, resolve_precision
-from srnlab.tiling import deblur_tiled
-from srnlab.training import build_module
 
 PHOTO_SIZE = (3000, 4000)  # height, width
 FRAME_SIZE = (720, 1280)
@@ -45,7 +44,7 @@ FRAME_SIZE = (720, 1280)
 def save_untrained_checkpoint(path: Path) -> Path:
     """A full-width SR-EDRB3 at its initial weights, saved as `srn-deblur` loads a trained one."""
     cfg = compose_config("train", ["experiment=table1/sr_edrb3", "model.net.width_mult=1.0"])
-    module = build_module(cfg)
+    module = DeblurModule.from_config(cfg)
     checkpoint = {
         "state_dict": module.state_dict(),
         "hyper_parameters": dict(module.hparams),

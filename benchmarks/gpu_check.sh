@@ -77,7 +77,7 @@ step precision-accuracy "$LIMIT_ACCURACY" "$PY" benchmarks/precision_accuracy.py
 grep -E '^(\||bf16 - fp32|[a-z0-9_]+, profile)' "$WORK/precision-accuracy.log" > "$OUT/precision-accuracy.md"
 
 # the best checkpoint of the job that stands for SR-EDRB3 in the table (table1.lead_seed), whichever seed it ran
-BEST=$("$PY" -c 'import sys; from pathlib import Path; from srnlab.table1 import Sweep
+BEST=$("$PY" -c 'import sys; from pathlib import Path; from srnlab.report.sweep import Sweep
 job = Sweep.read(Path(sys.argv[1])).results.get("sr_edrb3")
 print(job.best_ckpt if job is not None and job.ok and job.best_ckpt else "")' "$SWEEP/table1" 2>/dev/null)
 if [[ -n $BEST ]]; then

@@ -1,7 +1,7 @@
 """Does bf16 training end where fp32 training ends? Two runs of one variant with the same seed, data and
 budget, one per precision, and their final validation and test PSNR side by side.
 
-Target (README 'Speed'): within 0.3 dB after a few hundred steps. On a CPU without native bf16 the bf16 run
+Target (docs/speed.md): within 0.3 dB after a few hundred steps. On a CPU without native bf16 the bf16 run
 is emulated (slow, same numerics). Run: `python benchmarks/precision_accuracy.py --steps 300`, or with
 `--accelerator gpu` on a GPU.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from srnlab.config import compose_config
 from srnlab.precision import BF16, FP32
-from srnlab.results import RunResult
+from srnlab.runs.results import RunResult
 from srnlab.training import train
 
 

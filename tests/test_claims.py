@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srnlab.claims import (
+from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.report.claims import (
     CONTRADICTED,
     NOT_IN_SWEEP,
     REPRODUCED,
@@ -21,9 +22,8 @@ from srnlab.claims import (
     table1_claims,
     write_claims,
 )
-from srnlab.config import TABLE1_IDS, compose_config
-from srnlab.runfiles import write_csv
-from srnlab.significance import analyse, holm
+from srnlab.report.significance import analyse, holm
+from srnlab.runs.files import write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "ablations" / "results"

@@ -17,10 +17,14 @@ import wandb_workspaces.reports.v2 as wr
 import wandb_workspaces.workspaces as ws
 from cli import REPO, offline_env
 
-from srnlab import dashboard_publish
 from srnlab.cli.dashboard import main as dashboard_main
 from srnlab.config import TABLE1_IDS
-from srnlab.dashboard import (
+from srnlab.report.colors import variant_colors
+from srnlab.report.dashboard import publish as dashboard_publish
+from srnlab.report.dashboard.figure import render
+from srnlab.report.dashboard.offline_runs import find_runs, read_run
+from srnlab.report.dashboard.publish import to_report, to_workspace
+from srnlab.report.dashboard.spec import (
     PANEL_SOURCES,
     STEP,
     SUMMARY_COLUMNS,
@@ -29,11 +33,7 @@ from srnlab.dashboard import (
     build_spec,
     panel_keys,
 )
-from srnlab.dashboard_figure import render
-from srnlab.dashboard_publish import to_report, to_workspace
-from srnlab.plotting import variant_colors
-from srnlab.table1 import Sweep
-from srnlab.wandb_offline import find_runs, read_run
+from srnlab.report.sweep import Sweep
 
 MINI = REPO / "ablations" / "results" / "mini"
 

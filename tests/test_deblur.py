@@ -13,8 +13,8 @@ import pytest
 from cli import assert_one_line_error, run
 
 from srnlab.cli.deblur import main
-from srnlab.deblurring import deblur_files
 from srnlab.image_io import ImageReadError, ImageTooLarge, read_image
+from srnlab.infer.photos import deblur_files
 
 
 def test_every_real_photo_comes_back_deblurred_at_its_own_size(realdata, smoke_checkpoint, tmp_path, capsys) -> None:
@@ -114,7 +114,7 @@ def test_overwrite_replaces_an_existing_output_atomically(smoke_checkpoint, tmp_
         path.write_bytes(b"half a PNG")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("srnlab.deblurring.write_image", fails_halfway)
+    monkeypatch.setattr("srnlab.infer.photos.write_image", fails_halfway)
     with pytest.raises(OSError):
         deblur_files(smoke_checkpoint, [photo], tmp_path / "out", "cpu", overwrite=True)
     assert old.read_bytes() == old_bytes and sorted(p.name for p in old.parent.iterdir()) == ["a_deblurred.png"]

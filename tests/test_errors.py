@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from cli import assert_one_line_error, run
 
+from srnlab.cli.runtime import user_message
 from srnlab.config import compose_config
 from srnlab.data.datamodule import DeblurDataModule
 from srnlab.data.synth.dataset import UnwritableDataRoot
 from srnlab.data.synth.render import BlurSynthesizer
-from srnlab.errors import user_message
 from srnlab.training import train
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,80]"]
@@ -28,7 +28,7 @@ SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesi
 def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("errors") / "synthetic"
     cfg = compose_config("train", ["profile=smoke", f"data.root={root}", *SMALL])
-    DeblurDataModule(**{k: v for k, v in cfg.data.items() if k != "_target_"}).prepare_data()
+    DeblurDataModule(**{k: v for k, v in cfg.data.items() if not k.startswith("_")}).prepare_data()
     return root
 
 
@@ -155,7 +155,7 @@ def test_a_read_only_data_root_is_named_before_any_pair_is_rendered(tmp_path, mo
     monkeypatch.setattr(BlurSynthesizer, "render", lambda *a: pytest.fail("rendered into a folder it cannot write"))
     cfg = compose_config("train", ["profile=smoke", f"data.root={root}", *SMALL])
     with pytest.raises(UnwritableDataRoot) as raised:
-        DeblurDataModule(**{k: v for k, v in cfg.data.items() if k != "_target_"}).prepare_data()
+        DeblurDataModule(**{k: v for k, v in cfg.data.items() if not k.startswith("_")}).prepare_data()
     assert f"cannot write the synthetic set to {root}: {root} is not writable" in str(raised.value)
     assert "data.root=<folder>" in str(raised.value)
     root.chmod(0o755)

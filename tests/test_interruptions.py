@@ -21,7 +21,7 @@ from signal_at import MOMENTS
 from srnlab.cli.table1 import main as table1_main
 from srnlab.config import compose_config
 from srnlab.lit.callbacks import Interrupted
-from srnlab.results import RunResult
+from srnlab.runs.results import RunResult
 from srnlab.training import train
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,80]"]

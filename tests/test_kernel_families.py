@@ -1,18 +1,12 @@
-"""benchmarks/kernel_families.py: its line kernels and the probe sets it writes."""
+"""src/srnlab/studies/kernel_families.py: its line kernels and the probe sets it writes."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import cv2
 import numpy as np
 import pytest
-from cli import REPO
 
-SCRIPT = REPO / "benchmarks" / "kernel_families.py"
-spec = importlib.util.spec_from_file_location("kernel_families", SCRIPT)
-families = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(families)
+from srnlab.studies import kernel_families as families
 
 
 def test_a_line_kernel_has_its_length_and_direction():

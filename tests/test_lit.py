@@ -16,10 +16,10 @@ from srnlab.config import compose_config
 from srnlab.errors import ConfigError
 from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.callbacks import DivergenceGuard, RunProgress, TrainingDiverged, describe_validation
-from srnlab.lit.losses import multiscale_mse
+from srnlab.lit.losses import MultiScaleLoss, build_loss, multiscale_mse
 from srnlab.lit.metrics import METRICS, ImageScores, per_image_gradient_ratio, per_image_ssim, quantize
+from srnlab.lit.module import DeblurModule
 from srnlab.lit.schedule import WarmupDecay
-from srnlab.training import build_module
 
 
 def skimage_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -79,6 +79,45 @@ def test_multiscale_loss_sums_mse_against_resized_targets() -> None:
     assert multiscale_mse(outs, sharp, [0, 0, 1]).item() == pytest.approx(F.mse_loss(outs[2], sharp).item())
     with pytest.raises(ValueError, match="scale_weights has 2 entries for 3 scales"):
         multiscale_mse(outs, sharp, [1, 1])
+
+
+def _by_hand(outs: list[torch.Tensor], sharp: torch.Tensor, pixel) -> float:
+    """Sum over scales of a per-pixel term, each against the sharp image resized as the loss does, in numpy."""
+    total = 0.0
+    for out in outs:
+        target = F.interpolate(sharp, size=out.shape[-2:], mode="bilinear").double().numpy()
+        total += pixel(out.double().numpy(), target)
+    return total
+
+
+def _fft_l1(a: np.ndarray, b: np.ndarray) -> float:
+    fa, fb = np.fft.rfft2(a), np.fft.rfft2(b)
+    return float(np.mean(np.abs(np.stack([fa.real - fb.real, fa.imag - fb.imag]))))
+
+
+@pytest.mark.parametrize(
+    ("choice", "pixel"),
+    [
+        ("multiscale_mse", lambda a, b: np.mean((a - b) ** 2)),
+        ("l1", lambda a, b: np.mean(np.abs(a - b))),
+        ("charbonnier", lambda a, b: np.mean(np.sqrt((a - b) ** 2 + 1e-6))),
+        ("fft", lambda a, b: np.mean(np.abs(a - b)) + 0.1 * _fft_l1(a, b)),
+    ],
+)
+def test_each_loss_of_the_config_group_equals_its_formula(choice, pixel) -> None:
+    loss = instantiate(compose_config("train", [f"model/loss={choice}"]).model.loss)
+    sharp = torch.rand(2, 3, 16, 20)
+    outs = [torch.rand(2, 3, 4, 5), torch.rand(2, 3, 8, 10), torch.rand(2, 3, 16, 20)]
+    assert loss(outs, sharp).item() == pytest.approx(_by_hand(outs, sharp, pixel), rel=1e-5)
+
+
+def test_a_checkpoint_from_before_the_loss_group_trains_with_the_papers_loss() -> None:
+    sharp = torch.rand(1, 3, 8, 8)
+    outs = [torch.rand(1, 3, 4, 4), torch.rand(1, 3, 8, 8)]
+    old = build_loss({"scale_weights": [0.5, 1.0]})
+    assert old(outs, sharp).item() == pytest.approx(multiscale_mse(outs, sharp, [0.5, 1.0]).item())
+    with pytest.raises(ConfigError, match=r"model\.loss\.pixel='l2': choose one of mse, l1, charbonnier"):
+        MultiScaleLoss("l2")
 
 
 def test_polynomial_decay_follows_the_paper_schedule() -> None:
@@ -158,7 +197,7 @@ def test_metrics_come_from_the_registry_by_name() -> None:
     with pytest.raises(ConfigError, match=r"model.metrics: unknown \['lpips'\]; choose from \['grad_ratio'"):
         ImageScores(["psnr", "lpips"])
     cfg = compose_config("train", ["profile=smoke", "model.metrics=[psnr,ssim,grad_ratio]"])
-    assert build_module(cfg).val_scores.names == ("psnr", "ssim", "grad_ratio")
+    assert DeblurModule.from_config(cfg).val_scores.names == ("psnr", "ssim", "grad_ratio")
 
 
 def test_run_progress_resumes_its_history_also_from_checkpoints_of_srnlab_0_1() -> None:

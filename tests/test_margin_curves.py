@@ -1,17 +1,12 @@
-"""benchmarks/margin_curves.py: margins read from runs' progress files, tabulated and plotted."""
+"""src/srnlab/studies/margin_curves.py: margins read from runs' progress files, tabulated and plotted."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
-from cli import REPO
 
-SCRIPT = REPO / "benchmarks" / "margin_curves.py"
-spec = importlib.util.spec_from_file_location("margin_curves", SCRIPT)
-margin_curves = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(margin_curves)
+from srnlab.studies import margin_curves
 
 
 def write_run(folder, points):

@@ -1,8 +1,7 @@
-"""benchmarks/plateau_diagnostics.py: its least-squares filter, its scoring and a run end to end."""
+"""src/srnlab/studies/plateau_diagnostics.py: its least-squares filter, its scoring and a run end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -12,10 +11,7 @@ import numpy as np
 from cli import REPO
 from skimage.metrics import peak_signal_noise_ratio
 
-SCRIPT = REPO / "benchmarks" / "plateau_diagnostics.py"
-spec = importlib.util.spec_from_file_location("plateau_diagnostics", SCRIPT)
-diagnostics = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(diagnostics)
+from srnlab.studies import plateau_diagnostics as diagnostics
 
 
 def test_linear_filter_recovers_a_known_kernel():
@@ -42,7 +38,8 @@ def test_runs_on_a_trained_checkpoint(smoke_checkpoint, tmp_path):
     last.parent.mkdir(parents=True)
     shutil.copy(smoke_checkpoint, last)
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--train", str(data / "train"), "--test", str(data / "test"),
+        [sys.executable, "-m", "srnlab.studies.plateau_diagnostics", "--train", str(data / "train"),
+         "--test", str(data / "test"),
          "--seen", str(data / "test"), "--weights", str(last), str(smoke_checkpoint), f"{smoke_checkpoint}=again",
          "--pairs", "2", "--filter-sizes", "3", "--centroid-pairs", "2", "--plot", str(plot)],
         cwd=REPO, capture_output=True, text=True, timeout=300,

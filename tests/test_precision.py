@@ -14,8 +14,8 @@ from srnlab.config import compose_config
 from srnlab.errors import ConfigError
 from srnlab.lit.losses import multiscale_mse
 from srnlab.lit.metrics import quantize, score_images
+from srnlab.lit.module import DeblurModule
 from srnlab.precision import BF16, FP32, resolve_precision, trainer_precision
-from srnlab.training import build_module
 
 TRAINERS = ("cpu", "gpu", "ddp", "ddp_cpu")
 
@@ -129,11 +129,11 @@ def smoke_setup(tmp_path_factory):
     cfg = compose_config("train", overrides)
     datamodule = instantiate(cfg.data)
     pl.seed_everything(0)
-    return cfg, datamodule, build_module(cfg).state_dict(), root.parent
+    return cfg, datamodule, DeblurModule.from_config(cfg).state_dict(), root.parent
 
 
 def validate(cfg, datamodule, state, run_dir, precision_name: str) -> dict[str, float]:
-    module = build_module(cfg)
+    module = DeblurModule.from_config(cfg)
     module.load_state_dict(state)
     trainer = pl.Trainer(
         accelerator="cpu",
@@ -159,8 +159,8 @@ def test_channels_last_matches_nchw(smoke_setup) -> None:
     cfg, _, state, _ = smoke_setup
     modules = {}
     for layout in (False, True):
-        module = build_module(cfg)
-        module.hparams.channels_last = layout
+        module = DeblurModule.from_config(cfg)
+        module.settings["channels_last"] = layout
         module.use_layout_for(torch.device("cpu"), training=False)
         module.load_state_dict(state)
         modules[layout] = module.eval()

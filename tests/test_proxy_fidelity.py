@@ -1,22 +1,13 @@
-"""benchmarks/proxy_fidelity.py: the pre-registered selection rule, the curve readout and the seed agreement, on
+"""src/srnlab/studies/proxy_fidelity.py: the pre-registered selection rule, the curve readout and the seed agreement, on
 constructed arms whose answers are known."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
-from cli import REPO
 
 from srnlab.config import TABLE1_IDS
-
-SCRIPT = REPO / "benchmarks" / "proxy_fidelity.py"
-spec = importlib.util.spec_from_file_location("proxy_fidelity", SCRIPT)
-proxy = importlib.util.module_from_spec(spec)
-sys.modules["proxy_fidelity"] = proxy  # its dataclasses look their module up while the file runs
-spec.loader.exec_module(proxy)
+from srnlab.studies import proxy_fidelity as proxy
 
 
 def readout(profile: str, above: int = 10, tau: float = 0.5, tflop: float = 157.0, steps: int = 600) -> dict:

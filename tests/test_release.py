@@ -16,7 +16,6 @@ from cli import assert_one_line_error, run
 from hydra.utils import instantiate
 from tf_bundle import write_bundle
 
-from srnlab.checkpoints import CheckpointError
 from srnlab.config import compose_config
 from srnlab.lit.module import load_module
 from srnlab.models.blocks import conv
@@ -26,6 +25,7 @@ from srnlab.release.crc32c import crc32c
 from srnlab.release.importer import import_release
 from srnlab.release.mapping import tf_names, torch_shape
 from srnlab.release.tf_checkpoint import TFCheckpoint
+from srnlab.runs.checkpoints import CheckpointError
 
 TOTALS = {"color": 6_881_251, "gray": 6_876_449, "lstm": 8_056_609}  # reference/official_srn/README.md
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]
@@ -248,8 +248,8 @@ def test_a_checkpoint_from_before_the_switches_still_holds_its_variant(tmp_path:
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from srnlab.checkpoints import check_variant, read_hparams
-    from srnlab.weights import PRETRAINED
+    from srnlab.runs.checkpoints import check_variant, read_hparams
+    from srnlab.runs.weights import PRETRAINED
 
     with safe_open(PRETRAINED, framework="pt") as f:
         metadata = f.metadata()

@@ -19,7 +19,11 @@ from omegaconf import OmegaConf
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from srnlab.checkpoints import (
+from srnlab.cli.deblur import main as deblur_main
+from srnlab.config import compose_config
+from srnlab.infer.deblurrer import Deblurrer
+from srnlab.lit.module import DeblurModule, load_module
+from srnlab.runs.checkpoints import (
     CheckpointError,
     UnreadableCheckpoint,
     UntrustedCheckpoint,
@@ -27,12 +31,8 @@ from srnlab.checkpoints import (
     load_checkpoint,
     read_hparams,
 )
-from srnlab.cli.deblur import main as deblur_main
-from srnlab.config import compose_config
-from srnlab.deblurrer import Deblurrer
-from srnlab.lit.module import DeblurModule, load_module
-from srnlab.results import Budget, RunResult
-from srnlab.weights import export_weights
+from srnlab.runs.results import Budget, RunResult
+from srnlab.runs.weights import export_weights
 
 SMALL = ["data.synthesize.n_train=4", "data.synthesize.n_test=2", "data.synthesize.size=[64,64]"]
 
@@ -134,14 +134,31 @@ def test_an_old_file_of_ones_own_loads_only_with_the_trust_flag(smoke_checkpoint
 
 def test_our_own_checkpoints_hold_only_plain_data(smoke_checkpoint) -> None:
     assert torch.serialization.get_unsafe_globals_in_checkpoint(smoke_checkpoint) == []
-    assert isinstance(load_checkpoint(smoke_checkpoint)["hyper_parameters"]["net"], dict)
+    assert isinstance(load_checkpoint(smoke_checkpoint)["hyper_parameters"]["model"]["net"], dict)
+
+
+def test_a_checkpoint_saved_before_the_module_took_the_model_node_still_loads(smoke_checkpoint, tmp_path) -> None:
+    """Checkpoints of srnlab up to issue 32 kept the model's keys at the top level of their hyperparameters."""
+    module = load_module(smoke_checkpoint)
+    model = module.settings
+    flat = {"net": model["net"], "optimizer": model["optimizer"], "scheduler": model["scheduler"],
+            "loss": {"scale_weights": None}, "recurrent_grad_clip": None, "variant": module.hparams.variant,
+            "channels_last": "auto", "compile": False, "metrics": ["psnr", "ssim"], "self_ensemble": False}  # fmt: skip
+    old = tmp_path / "old.ckpt"
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": flat, "pytorch-lightning_version": "2.6.0"}, old)
+    assert read_hparams(old)["net"] == model["net"] and read_hparams(old)["variant"]["id"] == "sr_edrb1"
+    loaded = DeblurModule.load_from_checkpoint(old, map_location="cpu")
+    assert loaded.settings["net"] == model["net"] and loaded.loss_fn.pixel == "mse"
+    blur = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        assert torch.equal(Deblurrer.load(old)(blur), Deblurrer.load(smoke_checkpoint)(blur))
 
 
 @pytest.fixture(scope="module")
 def weights(smoke_checkpoint, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "model.safetensors"
     module = load_module(smoke_checkpoint)
-    export_weights(module.net, module.hparams, path, torch.float32)
+    export_weights(module.net, module.flat_hparams, path, torch.float32)
     return path
 
 

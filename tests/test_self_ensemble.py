@@ -13,8 +13,8 @@ from srnlab.cli.deblur import main as deblur_main
 from srnlab.config import compose_config
 from srnlab.evaluation import evaluate
 from srnlab.image_io import read_image, to_tensor
+from srnlab.infer.self_ensemble import ORIENTATIONS, self_ensemble
 from srnlab.lit.module import load_module
-from srnlab.self_ensemble import ORIENTATIONS, self_ensemble
 
 
 def test_an_orientation_blind_function_is_its_own_ensemble() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from srnlab.significance import PairComparison, analyse, holm
+from srnlab.report.significance import PairComparison, analyse, holm
 
 N_SEEDS, N_IMAGES = 3, 24
 

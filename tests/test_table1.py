@@ -20,11 +20,13 @@ from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluation import format_report
 from srnlab.models.measure import count_parameters
 from srnlab.precision import cpu_name, resolve_precision
-from srnlab.results import Budget, RunResult
-from srnlab.runfiles import write_csv
-from srnlab.summary import summarize
-from srnlab.table1 import Sweep, collect_rows, format_markdown
-from srnlab.wandb_offline import find_runs, read_run
+from srnlab.report.dashboard.offline_runs import find_runs, read_run
+from srnlab.report.rows import collect_rows
+from srnlab.report.summary import summarize
+from srnlab.report.sweep import Sweep
+from srnlab.report.table import format_markdown, records
+from srnlab.runs.files import write_csv
+from srnlab.runs.results import Budget, RunResult
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_PARAMS = {
@@ -134,11 +136,11 @@ def test_metrics_beyond_psnr_and_ssim_become_columns_of_the_table_and_of_the_eva
     assert rows[0].other_scores == {"grad_ratio": 0.91, "blur_grad_ratio": 0.62}
     table = format_markdown(rows, [RunResult.read(tmp_path / "ss")])
     assert "| train min | grad ratio | blur grad ratio | status |" in table and "| 0.9100 | 0.6200 | ok |" in table
-    write_csv(tmp_path / "table1.csv", [r.record() for r in rows])
+    write_csv(tmp_path / "table1.csv", records(rows))
     with (tmp_path / "table1.csv").open() as f:
         assert [float(r["grad_ratio"]) for r in csv.DictReader(f)] == [0.91, 0.91]
 
-    records = [{"name": "a.png", "psnr": 24.0, "grad_ratio": 0.9, "blur_psnr": 23.0, "blur_grad_ratio": 0.6}]
-    summary = {"images": 1, **{f"mean_{k}": v for k, v in records[0].items() if k != "name"}}
-    report = format_report(records, summary)
+    eval_records = [{"name": "a.png", "psnr": 24.0, "grad_ratio": 0.9, "blur_psnr": 23.0, "blur_grad_ratio": 0.6}]
+    summary = {"images": 1, **{f"mean_{k}": v for k, v in eval_records[0].items() if k != "name"}}
+    report = format_report(eval_records, summary)
     assert "grad ratio" in report.splitlines()[0] and "0.9000" in report.splitlines()[-1]

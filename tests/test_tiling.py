@@ -12,12 +12,12 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
-from srnlab import tiling
 from srnlab.cli.deblur import main
 from srnlab.config import compose_config
-from srnlab.deblurring import OptionError, deblur_files
 from srnlab.image_io import read_image, to_uint8
-from srnlab.tiling import (
+from srnlab.infer import tiling
+from srnlab.infer.photos import OptionError, deblur_files
+from srnlab.infer.tiling import (
     MIN_AUTO_TILE,
     TILE_MULTIPLE,
     activation_bytes_per_pixel,
@@ -28,7 +28,7 @@ from srnlab.tiling import (
     full_resolution_channels,
     plan_tiles,
 )
-from srnlab.training import build_module
+from srnlab.lit.module import DeblurModule
 
 SMOKE_EDRB3 = ["experiment=table1/sr_edrb3", "profile=smoke"]  # a quarter of the channels: 8 at full resolution
 
@@ -43,7 +43,7 @@ def smoke_net() -> torch.nn.Module:
 def untrained_checkpoint(tmp_path_factory) -> Path:
     """A smoke-width SR-EDRB3 at its initial weights, saved as srn-train saves a trained one."""
     torch.manual_seed(0)
-    module = build_module(compose_config("train", SMOKE_EDRB3))
+    module = DeblurModule.from_config(compose_config("train", SMOKE_EDRB3))
     path = tmp_path_factory.mktemp("tiling") / "untrained.ckpt"
     state = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}
     torch.save({**state, "pytorch-lightning_version": pl.__version__}, path)

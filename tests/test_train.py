@@ -14,17 +14,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from srnlab.checkpoints import CheckpointError
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.evaluation import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
+from srnlab.lit.module import DeblurModule
 from srnlab.lit.schedule import WarmupDecay
-from srnlab.results import Budget, RunResult, read_test_images
-from srnlab.runfiles import read_json
-from srnlab.summary import VariantSummary
-from srnlab.table1 import Sweep, collect_rows
-from srnlab.training import build_module, initialise_network, train
-from srnlab.wandb_offline import find_runs, read_run
+from srnlab.report.dashboard.offline_runs import find_runs, read_run
+from srnlab.report.rows import collect_rows
+from srnlab.report.summary import VariantSummary
+from srnlab.report.sweep import Sweep
+from srnlab.runs.checkpoints import CheckpointError
+from srnlab.runs.files import read_json
+from srnlab.runs.results import Budget, RunResult, read_test_images
+from srnlab.training import initialise_network, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,6 +72,14 @@ def test_smoke_training_of_every_table1_variant(tmp_path, data_overrides, experi
     assert len(images) == 4 and result.seed == 1234
     mean_psnr = sum(scores["psnr"] for scores in images.values()) / len(images)
     assert mean_psnr == pytest.approx(result.test["test/psnr"], abs=1e-4), "the per-image file adds up to the mean"
+
+
+@pytest.mark.parametrize("loss", ["l1", "charbonnier", "fft"])
+def test_a_smoke_run_trains_with_each_loss(tmp_path, data_overrides, loss) -> None:
+    result = run_train(tmp_path / loss, data_overrides, f"model/loss={loss}", "logger=csv", "test=false")
+    assert result.status == "ok" and result.global_step == 4
+    saved = torch.load(tmp_path / loss / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert saved["hyper_parameters"]["loss"]["pixel"] == {"fft": "l1"}.get(loss, loss)
 
 
 def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_overrides) -> None:
@@ -333,7 +343,7 @@ def test_init_weights_fine_tunes_from_another_runs_network_with_a_fresh_schedule
     run_train(tmp_path / "first", data_overrides, *edrb1)
     source = tmp_path / "first" / "checkpoints" / "last.ckpt"
     cfg = compose_config("train", smoke(tmp_path / "second", data_overrides, *edrb1, f"init_weights={source}"))
-    module = build_module(cfg)
+    module = DeblurModule.from_config(cfg)
     initialise_network(cfg, module)
     trained = torch.load(source, map_location="cpu", weights_only=True)["state_dict"]
     for key, value in module.net.state_dict().items():
@@ -347,4 +357,4 @@ def test_init_weights_fine_tunes_from_another_runs_network_with_a_fresh_schedule
     other = compose_config("train", smoke(tmp_path / "third", data_overrides, "experiment=table1/sr_edrb3",
                                           f"init_weights={source}"))  # fmt: skip
     with pytest.raises(CheckpointError, match="holds variant 'sr_edrb1'"):
-        initialise_network(other, build_module(other))
+        initialise_network(other, DeblurModule.from_config(other))

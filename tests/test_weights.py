@@ -12,15 +12,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from srnlab.checkpoints import CheckpointError, read_hparams
 from srnlab.cli.deblur import main as deblur_main
 from srnlab.cli.export import main as export_main
 from srnlab.config import compose_config
-from srnlab.deblurrer import Deblurrer
 from srnlab.evaluation import evaluate
 from srnlab.image_io import read_image
+from srnlab.infer.deblurrer import Deblurrer
 from srnlab.lit.module import DeblurModule, load_module
-from srnlab.weights import PRETRAINED
+from srnlab.runs.checkpoints import CheckpointError, read_hparams
+from srnlab.runs.weights import PRETRAINED
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +34,10 @@ def exported(smoke_checkpoint, tmp_path_factory) -> dict[str, Path]:
 
 def test_export_keeps_the_network_config_and_every_weight(smoke_checkpoint, exported) -> None:
     ckpt = DeblurModule.load_from_checkpoint(smoke_checkpoint, map_location="cpu").eval()
-    assert read_hparams(exported["float32"])["net"] == ckpt.hparams.net
+    assert read_hparams(exported["float32"])["net"] == ckpt.settings["net"]
     assert read_hparams(exported["float32"])["variant"]["id"] == "sr_edrb1"
     with safe_open(exported["float16"], framework="pt") as f:
-        assert json.loads(f.metadata()["net"]) == ckpt.hparams.net
+        assert json.loads(f.metadata()["net"]) == ckpt.settings["net"]
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}  # noqa: SIM118 (safe_open has no __iter__)
     assert exported["float16"].stat().st_size < 0.6 * exported["float32"].stat().st_size
 

@@ -10,12 +10,12 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from srnlab.checkpoints import check_variant, read_hparams
+from srnlab.lit.loggers import build_loggers, isolated_wandb
 from srnlab.lit.metrics import DEFAULT_METRICS
 from srnlab.lit.module import load_module
-from srnlab.loggers import build_loggers, isolated_wandb
 from srnlab.precision import trainer_precision
-from srnlab.runfiles import write_csv, write_json
+from srnlab.runs.checkpoints import check_variant, read_hparams
+from srnlab.runs.files import write_csv, write_json
 
 log = logging.getLogger(__name__)
 SPLITS = ("test", "val")

@@ -158,7 +158,7 @@ def full_precision(device_type: str) -> Iterator[None]:
 
 
 def resolve_channels_last(requested: bool | str, device: torch.device, training: bool) -> bool:
-    """`auto` -> NHWC wherever it was measured faster (README 'Speed'): on CUDA, on CPUs with native bf16, and
+    """`auto` -> NHWC wherever it was measured faster (docs/speed.md): on CUDA, on CPUs with native bf16, and
     for inference on AVX2-only CPUs, where oneDNN's NHWC training step was 1.3x slower than NCHW (720p
     forward: 1.6x faster). True or False are kept as given."""
     if requested != AUTO:

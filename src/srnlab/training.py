@@ -16,36 +16,18 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
 
-from srnlab.checkpoints import UnreadableCheckpoint, check_variant
 from srnlab.lit.callbacks import Interrupted, SignalCheckpoint, TrainingDiverged
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
+from srnlab.lit.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.lit.module import DeblurModule
-from srnlab.loggers import build_loggers, isolated_wandb, log_summary, run_summary
 from srnlab.models.measure import count_parameters, describe_variant
 from srnlab.precision import describe_machine, trainer_precision
-from srnlab.results import PROGRESS_FILE, TEST_IMAGES_FILE, Budget, RunResult
-from srnlab.runfiles import is_launching_process, read_json, write_csv
-from srnlab.weights import load_network
+from srnlab.runs.checkpoints import UnreadableCheckpoint, check_variant
+from srnlab.runs.files import is_launching_process, read_json, write_csv
+from srnlab.runs.results import PROGRESS_FILE, TEST_IMAGES_FILE, Budget, RunResult
+from srnlab.runs.weights import load_network
 
 log = logging.getLogger(__name__)
-
-
-def build_module(cfg: DictConfig) -> DeblurModule:
-    def plain(node: Any) -> Any:
-        return OmegaConf.to_container(node, resolve=True) if node is not None else None
-
-    return DeblurModule(
-        net=plain(cfg.model.net),
-        optimizer=plain(cfg.model.optimizer),
-        scheduler=plain(cfg.model.scheduler),
-        loss=plain(cfg.model.loss),
-        recurrent_grad_clip=cfg.model.recurrent_grad_clip,
-        variant=plain(cfg.variant),
-        channels_last=cfg.model.channels_last,
-        compile=cfg.model.compile,
-        metrics=plain(cfg.model.get("metrics")),
-        self_ensemble=bool(cfg.model.get("self_ensemble", False)),
-    )
 
 
 def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -> str | None:
@@ -54,7 +36,7 @@ def resume_checkpoint(cfg: DictConfig, output_dir: Path, module: DeblurModule) -
 
     An unreadable checkpoint of the job's own (a copy cut short, a file emptied by a full disk) is moved
     aside, never deleted, and the job falls back to the next one, or starts over if none is left."""
-    net = module.hparams.net
+    net = module.settings["net"]
     trust = bool(cfg.get("trust_checkpoint", False))
     if cfg.ckpt_path:
         check_variant(cfg.ckpt_path, net, trust=trust)
@@ -90,7 +72,7 @@ def initialise_network(cfg: DictConfig, module: DeblurModule) -> None:
     if not path:
         return
     trust = bool(cfg.get("trust_checkpoint", False))
-    check_variant(path, module.hparams.net, trust=trust)
+    check_variant(path, module.settings["net"], trust=trust)
     module.net.load_state_dict(load_network(path, trust=trust)[0].state_dict())
     log.info("network initialised from %s (fresh optimiser and schedule)", path)
 
@@ -145,7 +127,7 @@ def train(cfg: DictConfig) -> RunResult:
 
 def _fit_and_test(cfg: DictConfig, output_dir: Path) -> RunResult:
     datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
+    module = DeblurModule.from_config(cfg)
     log.info(describe_variant(cfg, module.net))
     ckpt_path = resume_checkpoint(cfg, output_dir, module)
     if ckpt_path is None:

@@ -1,6 +1,6 @@
 """The console commands, one module each: thin layers that parse a command line (argparse or Hydra) and call
-the modules where each concept lives (srnlab.training, srnlab.evaluation, srnlab.deblurring, srnlab.table1,
-srnlab.summary, srnlab.weights, srnlab.data.synth). `python -m srnlab.cli.<command>` runs one."""
+the modules where each concept lives (srnlab.training, srnlab.evaluation, srnlab.infer.photos, srnlab.report.table1,
+srnlab.report.summary, srnlab.runs.weights, srnlab.data.synth). `python -m srnlab.cli.<command>` runs one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 
 
 def add_trust_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """`--trust-checkpoint`, the same in every command that reads checkpoints (srnlab.checkpoints)."""
+    """`--trust-checkpoint`, the same in every command that reads checkpoints (srnlab.runs.checkpoints)."""
     parser.add_argument(
         "--trust-checkpoint",
         action="store_true",

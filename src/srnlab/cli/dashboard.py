@@ -1,6 +1,6 @@
 """`srn-dashboard`: a Table 1 sweep's W&B comparison workspace and report, written as a specification next to
 its results (wandb-dashboard.json, and wandb-dashboard.png, our matplotlib rendering of the workspace), and
-published to W&B unless offline (srnlab.dashboard, srnlab.dashboard_publish)."""
+published to W&B unless offline (srnlab.report.dashboard.spec, srnlab.report.dashboard.publish)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import argparse
 import os
 from pathlib import Path
 
-from srnlab.dashboard import SweepSource, build_spec, describe, write_spec
-from srnlab.dashboard_figure import FIGURE_FILE, render
-from srnlab.dashboard_publish import publish
-from srnlab.errors import UserError, user_errors
-from srnlab.table1 import MULTIRUN_FILE, Sweep
+from srnlab.cli.runtime import user_errors
+from srnlab.errors import UserError
+from srnlab.report.dashboard.figure import FIGURE_FILE, render
+from srnlab.report.dashboard.publish import publish
+from srnlab.report.dashboard.spec import SweepSource, build_spec, describe, write_spec
+from srnlab.report.sweep import MULTIRUN_FILE, Sweep
 
 OFFLINE_MODES = ("offline", "disabled", "dryrun")
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from srnlab.cli import add_trust_option
-from srnlab.deblurring import AUTO, DEFAULT_OVERLAP, deblur_files
-from srnlab.errors import user_errors
+from srnlab.cli.runtime import user_errors
 from srnlab.image_io import MAX_PIXELS
-from srnlab.tiling import TILE_MULTIPLE
+from srnlab.infer.photos import AUTO, DEFAULT_OVERLAP, deblur_files
+from srnlab.infer.tiling import TILE_MULTIPLE
 
 
 def tile_option(text: str) -> int | str:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         "--self-ensemble",
         action="store_true",
         help="average the outputs for the image's 8 orientations (rotations and mirrors): "
-        "sharper, 8 times slower (README 'Self-ensemble')",
+        "sharper, 8 times slower (docs/deblurring.md 'Self-ensemble')",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace output files that already exist (default: leave them alone)"

@@ -1,14 +1,15 @@
-"""`srn-export`: a training checkpoint's network as a safetensors weights file (srnlab.weights)."""
+"""`srn-export`: a training checkpoint's network as a safetensors weights file (srnlab.runs.weights)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX
 from srnlab.cli import add_trust_option
-from srnlab.errors import UserError, user_errors
-from srnlab.weights import DTYPES, export_weights, load_network
+from srnlab.cli.runtime import user_errors
+from srnlab.errors import UserError
+from srnlab.runs.checkpoints import WEIGHTS_SUFFIX
+from srnlab.runs.weights import DTYPES, export_weights, load_network
 
 
 def main(argv: list[str] | None = None) -> None:

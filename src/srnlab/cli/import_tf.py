@@ -7,10 +7,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX
-from srnlab.errors import UserError, user_errors
+from srnlab.cli.runtime import user_errors
+from srnlab.errors import UserError
 from srnlab.models.measure import count_parameters
 from srnlab.release.importer import MODELS, import_release, save_imported
+from srnlab.runs.checkpoints import WEIGHTS_SUFFIX
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from srnlab.config import OTHER_EXPERIMENTS, TABLE1_IDS
-from srnlab.summary import format_table, summarize
+from srnlab.report.summary import format_table, summarize
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,9 +7,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from srnlab.cli.runtime import user_errors
 from srnlab.data.synth.dataset import synthesize_dataset
 from srnlab.data.synth.recipe import Recipe, read_recipe
-from srnlab.errors import user_errors
 
 
 def main(argv: Sequence[str] | None = None) -> None:

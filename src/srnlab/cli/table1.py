@@ -1,5 +1,5 @@
 """`srn-table1`: gather a Table 1 sweep into a table, a CSV, plots and a W&B table, side by side with the paper
-(srnlab.table1)."""
+(srnlab.report.table1)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import argparse
 from pathlib import Path
 
 from srnlab.cli import add_trust_option
-from srnlab.errors import UserError, user_errors
-from srnlab.table1 import Sweep, build_results, rejudge_claims
+from srnlab.cli.runtime import user_errors
+from srnlab.errors import UserError
+from srnlab.report.sweep import Sweep
+from srnlab.report.table1 import build_results, rejudge_claims
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from srnlab.cli.runtime import discard_if_untouched, run_hydra_app
 from srnlab.config import CONFIG_DIR
-from srnlab.errors import discard_if_untouched, run_hydra_app
-from srnlab.runfiles import run_folder_lock, write_hydra_record
+from srnlab.runs.files import run_folder_lock, write_hydra_record
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")

@@ -1,5 +1,6 @@
-"""The data layer: GOPRO_Large-layout pairs (srnlab.data.gopro), the synthetic blur generator
-(srnlab.data.synth), augmentation (srnlab.data.transforms) and the DataModule (srnlab.data.datamodule).
+"""The data layer: GOPRO_Large-layout pairs (srnlab.data.gopro), list-file and folder pairs (srnlab.data.pairs),
+the synthetic blur generator (srnlab.data.synth), augmentation (srnlab.data.transforms) and the DataModule
+(srnlab.data.datamodule).
 
 The names below load their submodule on first use (PEP 562), so that `srn-synth` and `srn-deblur` do not import
 Lightning and albumentations through the DataModule, while `srnlab.data.DeblurDataModule` (the configs'
@@ -13,9 +14,11 @@ from typing import Any
 
 _HOMES = {
     "BlurSynthesizer": "srnlab.data.synth",
-    "DatasetError": "srnlab.data.gopro",
+    "DatasetError": "srnlab.data.pairs",
     "DeblurDataModule": "srnlab.data.datamodule",
+    "FolderPairs": "srnlab.data.pairs",
     "GoProPairs": "srnlab.data.gopro",
+    "ListPairs": "srnlab.data.pairs",
     "ImageReadError": "srnlab.image_io",
     "read_image": "srnlab.image_io",
     "synthesize_dataset": "srnlab.data.synth",

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 from srnlab.data.gopro import GoProPairs
+from srnlab.data.pairs import PairDataset
 from srnlab.data.synth import ensure_synthetic_dataset
 from srnlab.data.transforms import eval_transform, train_transform
 from srnlab.errors import ConfigError
@@ -37,11 +39,13 @@ class DeblurDataModule(pl.LightningDataModule):
         train_repeats: each training epoch goes over the training pairs this many times, in one shuffled
             order (BasicSR's `dataset_enlarge_ratio`). Small sets (the synthetic default: 6 batches of 16)
             otherwise end an epoch every few steps, and at every epoch start the loader workers stall the
-            GPU; measured with `benchmarks/bench_loader.py` (README 'Speed').
+            GPU; measured with `benchmarks/bench_loader.py` (docs/speed.md).
         val_max_images: validate on N test pairs evenly spaced over the sorted split, or all if None.
         synthesize: a synthetic-set recipe (`srnlab.data.synth.Recipe.of` settings: n_train, n_test,
             seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is
-            missing or was made with another recipe, and reuses it otherwise.
+            missing or was made with another recipe, and reuses it otherwise. It writes the GOPRO layout.
+        pairs: the layout of the pairs on disk, a `_partial_` config of a PairDataset (conf/data/pairs/):
+            GoProPairs (default, with `blur`), ListPairs or FolderPairs. Called with root, split, transform.
     """
 
     def __init__(
@@ -61,16 +65,19 @@ class DeblurDataModule(pl.LightningDataModule):
         val_max_images: int | None = None,
         synthesize: Mapping[str, Any] | None = None,
         train_repeats: int = 1,
+        pairs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(synthesize, DictConfig):  # from Hydra: plain Python, to be saved and compared as JSON
-            synthesize = OmegaConf.to_container(synthesize, resolve=True)
+        synthesize, pairs = (_plain(node) for node in (synthesize, pairs))
         self.save_hyperparameters()
         self.root = Path(root)
         self.synthesize = synthesize
-        self.train_set: GoProPairs | None = None
+        self.layout = instantiate(pairs or DEFAULT_PAIRS)
+        if synthesize is not None and self.layout.func is not GoProPairs:
+            raise ConfigError("data.synthesize writes the GOPRO layout: use it with data/pairs=gopro")
+        self.train_set: PairDataset | None = None
         self.val_set: Dataset | None = None
-        self.test_set: GoProPairs | None = None
+        self.test_set: PairDataset | None = None
 
     @classmethod
     def real_pairs(cls, **settings: Any) -> DeblurDataModule:
@@ -91,14 +98,19 @@ class DeblurDataModule(pl.LightningDataModule):
         if stage in ("fit", None) and self.train_set is None:
             # albumentations ignores the global seed: derive its seed from torch's, so seed_everything rules
             augment = train_transform(hp.crop_size, hp.hflip, hp.vflip, hp.rot90, seed=torch.initial_seed() % 2**32)
-            self.train_set = GoProPairs(self.root, "train", hp.blur, augment)
+            self.train_set = self.pairs("train", augment)
             check_crop_fits(hp.crop_size, self.train_set)
         if stage in ("fit", "validate", None) and self.val_set is None:
-            val_set = GoProPairs(self.root, "test", hp.blur, eval_transform(hp.val_crop_size))
+            val_set = self.pairs("test", eval_transform(hp.val_crop_size))
             limit = len(val_set) if hp.val_max_images is None else min(hp.val_max_images, len(val_set))
             self.val_set = Subset(val_set, spread_indices(len(val_set), limit))
         if stage in ("test", None) and self.test_set is None:
-            self.test_set = GoProPairs(self.root, "test", hp.blur)
+            self.test_set = self.pairs("test")
+
+    def pairs(self, split: str, transform: Any = None) -> PairDataset:
+        """One split's pairs in the configured layout (GOPRO's takes `data.blur` as well)."""
+        extra = {"blur": self.hparams.blur} if self.layout.func is GoProPairs else {}
+        return self.layout(root=self.root, split=split, transform=transform, **extra)
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled batches; the last incomplete batch is dropped, as the official code only sees full batches.
@@ -141,7 +153,7 @@ class DeblurDataModule(pl.LightningDataModule):
         return dataset
 
 
-def check_crop_fits(crop_size: int, pairs: GoProPairs) -> None:
+def check_crop_fits(crop_size: int, pairs: PairDataset) -> None:
     """Refuse a training crop larger than the largest training image: every crop would be mostly reflected
     padding. (Single smaller images in a user's set are padded; see train_transform.)"""
     sizes = [probe_image(pair.blur) for pair in pairs.pairs[:: max(1, len(pairs) // 16)]]
@@ -151,6 +163,14 @@ def check_crop_fits(crop_size: int, pairs: GoProPairs) -> None:
             f"data.crop_size={crop_size} is larger than the training images in {pairs.root} "
             f"({largest.width}x{largest.height} px): choose data.crop_size <= {min(largest.height, largest.width)}"
         )
+
+
+DEFAULT_PAIRS = {"_target_": "srnlab.data.GoProPairs", "_partial_": True}  # configs saved before data/pairs
+
+
+def _plain(node: Any) -> Any:
+    """A config node from Hydra as plain Python, to be saved in checkpoints and compared as JSON."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
 class RepeatedDataset(Dataset):

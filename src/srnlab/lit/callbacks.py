@@ -19,8 +19,8 @@ from pytorch_lightning.utilities import rank_zero_info
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch import Tensor
 
-from srnlab.results import PROGRESS_FILE
-from srnlab.runfiles import replaced_atomically, write_json
+from srnlab.runs.files import replaced_atomically, write_json
+from srnlab.runs.results import PROGRESS_FILE
 
 
 class TrainingDiverged(RuntimeError):
@@ -68,7 +68,7 @@ class ResumableCsvLog(pl.Callback):
     logs every step exactly once: the log is flushed whenever a checkpoint is saved (nothing a checkpoint
     covers is lost), and cut back to the step training starts from (nothing logged after the checkpoint, or
     by an attempt that never completed one, and then trained again, is kept twice). Needs a CSV logger that
-    keeps its file across attempts (`srnlab.loggers.ResumableCSVLogger`)."""
+    keeps its file across attempts (`srnlab.lit.loggers.ResumableCSVLogger`)."""
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         for logger in _csv_loggers(trainer):

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from srnlab.checkpoints import load_checkpoint
-from srnlab.runfiles import replaced_atomically
+from srnlab.runs.checkpoints import load_checkpoint
+from srnlab.runs.files import replaced_atomically
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -18,7 +18,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     old complete file or the new complete file. (Lightning's own writer goes through an fsspec transaction
     without fsync, and its temporary file may live on another file system.)
 
-    Reads go through `srnlab.checkpoints.load_checkpoint`: weights-only, unless the Trainer entry point is
+    Reads go through `srnlab.runs.checkpoints.load_checkpoint`: weights-only, unless the Trainer entry point is
     called with `weights_only=False` (`trust_checkpoint=true`)."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:

@@ -3,58 +3,79 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, untrusted
-from srnlab.deblurrer import deblur, in_layout, use_layout
-from srnlab.lit.losses import multiscale_mse
+from srnlab.infer.deblurrer import deblur, in_layout, use_layout
+from srnlab.lit.losses import build_loss
 from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
-from srnlab.weights import check_tensors_fit, read_network
+from srnlab.runs.checkpoints import WEIGHTS_SUFFIX, untrusted
+from srnlab.runs.weights import check_tensors_fit, read_network
+
+MODEL_DEFAULTS: dict[str, Any] = {  # what a `model` node from before an option existed was trained with
+    "optimizer": {}, "scheduler": {}, "loss": None, "recurrent_grad_clip": None, "channels_last": "auto",
+    "compile": False, "metrics": None, "self_ensemble": False,
+}  # fmt: skip
 
 
 class DeblurModule(pl.LightningModule):
-    """Trains and scores a ScaleRecurrentNet built from `net`, a plain dict of the Hydra net config.
+    """Trains and scores the network of a `model` config node (conf/model/srn.yaml, as plain data): `net`,
+    `optimizer`, `scheduler`, `loss`, `metrics` and the options that steer the computation.
 
-    Keeping the net's config (not the net) as a hyperparameter lets `load_from_checkpoint` rebuild the exact
-    variant with no Hydra config at hand, and lets a checkpoint say which variant it holds.
+    Keeping the configs (not the objects) as hyperparameters lets `load_from_checkpoint` rebuild the exact
+    variant with no Hydra config at hand, and lets a checkpoint say which variant it holds (`variant`).
+    `overrides` replace entries of `model`: options that only steer inference when loading (channels_last,
+    compile, self_ensemble, metrics), and the flat keys (net=..., optimizer=...) that checkpoints from before
+    the module took the node were saved with.
     """
 
     def __init__(
-        self,
-        net: dict[str, Any],
-        optimizer: dict[str, Any],
-        scheduler: dict[str, Any],
-        loss: dict[str, Any] | None = None,
-        recurrent_grad_clip: float | None = None,
-        variant: dict[str, Any] | None = None,
-        channels_last: bool | str = "auto",
-        compile: bool = False,
-        metrics: list[str] | None = None,
-        self_ensemble: bool = False,
+        self, model: Mapping[str, Any] | None = None, variant: Mapping[str, Any] | None = None, **overrides: Any
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.net = instantiate(net)
+        model = {**MODEL_DEFAULTS, **(model or {}), **overrides}
+        if "net" not in model:
+            raise TypeError("DeblurModule needs a model node with a 'net' config")
+        self.save_hyperparameters({"model": model, "variant": dict(variant) if variant else None})
+        self.net = instantiate(model["net"])
+        self.loss_fn = build_loss(model["loss"])
         self.use_layout_for(torch.device("cpu"), training=False)
-        self.metric_names = check_metrics(metrics or DEFAULT_METRICS)
+        self.metric_names = check_metrics(model["metrics"] or DEFAULT_METRICS)
         self.val_scores, self.val_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
         self.test_scores, self.test_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
         self.test_records: list[dict[str, Any]] = []
         self._compiled = False
 
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> DeblurModule:
+        """The module of a composed config: its `model` node and `variant`, resolved to plain data."""
+        return cls(OmegaConf.to_container(cfg.model, resolve=True), OmegaConf.to_container(cfg.variant, resolve=True))
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The `model` node this module was built from."""
+        return self.hparams.model
+
+    @property
+    def flat_hparams(self) -> dict[str, Any]:
+        """`net`, `variant` and the model's options in one dict: what srnlab.runs.checkpoints.checkpoint_hparams reads
+        from a saved checkpoint, for writers that take the same (srnlab.runs.weights.export_weights)."""
+        return {**self.settings, "variant": self.hparams.variant}
+
     def forward(self, blur: Tensor) -> Tensor:
-        """The deblurred image (srnlab.deblurrer.deblur), self-ensembled with `model.self_ensemble`."""
-        return deblur(self.net, blur, self.channels_last, bool(self.hparams.get("self_ensemble")))
+        """The deblurred image (srnlab.infer.deblurrer.deblur), self-ensembled with `model.self_ensemble`."""
+        return deblur(self.net, blur, self.channels_last, bool(self.settings["self_ensemble"]))
 
     def use_layout_for(self, device: torch.device, training: bool) -> None:
-        """The weights' memory layout for this device and task (`model.channels_last`, srnlab.deblurrer)."""
-        self.channels_last = use_layout(self.net, self.hparams.channels_last, device, training)
+        """The weights' memory layout for this device and task (`model.channels_last`, srnlab.infer.deblurrer)."""
+        self.channels_last = use_layout(self.net, self.settings["channels_last"], device, training)
 
     def setup(self, stage: str) -> None:
         """Choose the layout once per Trainer entry point, before the optimizer's state takes the weights'."""
@@ -63,23 +84,23 @@ class DeblurModule(pl.LightningModule):
     def configure_model(self) -> None:
         """Compile the network in place (`model.compile`): state-dict keys, checkpoints and resume stay as
         they are, only the calls go through TorchInductor. Static shapes: training crops have one size, and
-        torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (README 'Speed')."""
-        if self.hparams.compile and not self._compiled:
+        torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (docs/speed.md)."""
+        if self.settings["compile"] and not self._compiled:
             self.net.compile(dynamic=False)
             self._compiled = True
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         outputs = self.net(in_layout(batch["blur"], self.channels_last))
         sharp = in_layout(batch["sharp"], self.channels_last)
-        loss = multiscale_mse(outputs, sharp, (self.hparams.loss or {}).get("scale_weights"))
+        loss = self.loss_fn(outputs, sharp)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
         return loss
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip the recurrent module's gradients alone (paper Sec. 4; off in the official code)."""
-        if self.hparams.recurrent_grad_clip:
+        if self.settings["recurrent_grad_clip"]:
             params = [p for m in self.net.bottlenecks for p in m.parameters()]
-            norm = torch.nn.utils.clip_grad_norm_(params, self.hparams.recurrent_grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(params, self.settings["recurrent_grad_clip"])
             self.log("train/recurrent_grad_norm", norm)
 
     def _score(
@@ -128,8 +149,9 @@ class DeblurModule(pl.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         """`model.optimizer` and `model.scheduler` are `_partial_` configs: the optimizer gets the parameters,
         the schedule (a per-step multiplier) the number of steps this trainer will take."""
-        optimizer = instantiate(self.hparams.optimizer)(self.net.parameters())
-        multiplier = instantiate(self.hparams.scheduler)(max_steps=max(1, int(self.trainer.estimated_stepping_batches)))
+        optimizer = instantiate(self.settings["optimizer"])(self.net.parameters())
+        steps = max(1, int(self.trainer.estimated_stepping_batches))
+        multiplier = instantiate(self.settings["scheduler"])(max_steps=steps)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -162,7 +184,7 @@ def load_module(
 ) -> DeblurModule:
     """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
     is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
-    (channels_last, compile, self_ensemble, metrics). To deblur alone, `srnlab.deblurrer.Deblurrer.load` is
+    (channels_last, compile, self_ensemble, metrics). To deblur alone, `srnlab.infer.deblurrer.Deblurrer.load` is
     the lighter way."""
     path = Path(path)
     if path.suffix != WEIGHTS_SUFFIX:
@@ -170,7 +192,7 @@ def load_module(
             path, map_location=map_location, weights_only=not trust, **hparams
         ).eval()
     saved, state = read_network(path)
-    module = DeblurModule(net=saved["net"], optimizer={}, scheduler={}, variant=saved.get("variant"), **hparams)
+    module = DeblurModule({"net": saved["net"]}, saved.get("variant"), **hparams)
     check_tensors_fit(path, state, module.net.state_dict())
     module.net.load_state_dict(state)
     return module.to(map_location).eval()

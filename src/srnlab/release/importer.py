@@ -12,14 +12,13 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
-from srnlab.checkpoints import WEIGHTS_SUFFIX, CheckpointError
 from srnlab.config import compose_config
 from srnlab.lit.module import DeblurModule
 from srnlab.release.mapping import SCOPE, tf_names, to_torch, torch_shape
 from srnlab.release.tf_checkpoint import TFCheckpoint
-from srnlab.runfiles import replaced_atomically
-from srnlab.training import build_module
-from srnlab.weights import export_weights
+from srnlab.runs.checkpoints import WEIGHTS_SUFFIX, CheckpointError
+from srnlab.runs.files import replaced_atomically
+from srnlab.runs.weights import export_weights
 
 log = logging.getLogger(__name__)
 MODELS = ("color", "gray", "lstm")  # the released checkpoints, configs experiment=release/<model>
@@ -27,7 +26,7 @@ MODELS = ("color", "gray", "lstm")  # the released checkpoints, configs experime
 
 def release_module(model: str) -> DeblurModule:
     """A DeblurModule of the release config `experiment=release/<model>`, freshly initialised."""
-    return build_module(compose_config("train", [f"experiment=release/{model}"]))
+    return DeblurModule.from_config(compose_config("train", [f"experiment=release/{model}"]))
 
 
 def import_release(prefix: str | Path, model: str) -> DeblurModule:
@@ -94,7 +93,7 @@ def save_imported(module: DeblurModule, out: Path) -> Path:
     weights-only: the state dict and plain-dict hyperparameters, no trainer state."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == WEIGHTS_SUFFIX:
-        return export_weights(module.net, module.hparams, out, torch.float32)
+        return export_weights(module.net, module.flat_hparams, out, torch.float32)
     checkpoint = {
         "state_dict": module.state_dict(),
         "hyper_parameters": OmegaConf.to_container(OmegaConf.create(dict(module.hparams))),

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from srnlab.checkpoints import CheckpointError
 from srnlab.release.crc32c import crc32c, unmask
+from srnlab.runs.checkpoints import CheckpointError
 
 TABLE_MAGIC = 0xDB4775248B80FB57  # leveldb::kTableMagicNumber, the last 8 bytes of every .index file
 FOOTER_BYTES = 48  # two block handles padded to 40 bytes, then the magic

@@ -126,7 +126,7 @@ def _check_writable(out_dir: Path) -> None:
     write access, checked before minutes of rendering rather than at the rename."""
     parent = next(p for p in (out_dir.parent.absolute(), *out_dir.parent.absolute().parents) if p.exists())
     if not parent.is_dir():
-        return  # a file where a folder should go: making the folder names it (srnlab.errors.path_problem)
+        return  # a file where a folder should go: making the folder names it (srnlab.cli.runtime.path_problem)
     blocked = [p for p in (parent, out_dir) if p.is_dir() and not os.access(p, os.W_OK | os.X_OK)]
     if blocked:
         raise UnwritableDataRoot(

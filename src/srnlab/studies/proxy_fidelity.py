@@ -1,10 +1,10 @@
 """The proxy-fidelity study (docs/proxy-fidelity.md): which laptop-sized Table 1 protocol ranks the variants
 stably and above their blurry input.
 
-    python benchmarks/proxy_fidelity.py train --arms proxy_residual proxy_pairs proxy_long --seeds 1 2
-    python benchmarks/proxy_fidelity.py collect     # copy finished jobs' small files into ablations/proxy-fidelity
-    python benchmarks/proxy_fidelity.py report      # analyse every arm, write the doc's results block and figure
-    python benchmarks/proxy_fidelity.py recheck     # the chosen arm on another synthetic seed and other scenes
+    python -m srnlab.studies.proxy_fidelity train --arms proxy_residual proxy_pairs proxy_long --seeds 1 2
+    python -m srnlab.studies.proxy_fidelity collect     # copy finished jobs' small files into ablations/proxy-fidelity
+    python -m srnlab.studies.proxy_fidelity report      # analyse every arm, write the doc's results block and figure
+    python -m srnlab.studies.proxy_fidelity recheck     # the chosen arm on another synthetic seed and other scenes
 
 `train` runs each arm's Table 1 sweep (`srn-train --config-name table1 profile=<arm>`) with the study's pinned
 precision, two jobs at a time with one thread each; an interrupted study resumes where it stopped (finished jobs
@@ -36,12 +36,12 @@ from hydra.utils import instantiate
 from scipy import stats
 from torch.utils.flop_counter import FlopCounterMode
 
-from srnlab.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
 from srnlab.config import TABLE1_IDS, compose_config
 from srnlab.image_io import read_image, to_tensor
 from srnlab.lit.losses import multiscale_mse
-from srnlab.results import RunResult, read_test_images
-from srnlab.significance import PairComparison, analyse
+from srnlab.report.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
+from srnlab.report.significance import PairComparison, analyse
+from srnlab.runs.results import RunResult, read_test_images
 
 ARMS = ("proxy_residual", "proxy_pairs", "proxy_long")  # the pre-registered candidates, in running order
 LABELS = {"mini": "A: control", "proxy_residual": "B: residual", "proxy_pairs": "C: pairs", "proxy_long": "D: longer"}
@@ -492,7 +492,7 @@ def score_networks(
 ) -> dict[str, dict[str, float]]:
     """Each variant's best checkpoint of `seed` on the pairs: PSNR per image of its 8-bit output, and the
     blurry input's under the key 'blur'."""
-    from srnlab.deblurrer import Deblurrer
+    from srnlab.infer.deblurrer import Deblurrer
     from srnlab.lit.metrics import per_image_psnr, quantize
 
     scores = {"blur": {name: float(per_image_psnr(b, s)) for name, b, s in pairs}}
@@ -529,8 +529,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--realdata",
         type=Path,
-        default=Path(os.environ.get("SRN_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata")),
-        help="recheck: the folder holding gopro_mini (default: $SRN_REALDATA)",
+        default=Path(os.environ.get("SRN_REALDATA", Path.cwd().parent / "shared" / "realdata")),
+        help="recheck: the folder holding gopro_mini (default: $SRN_REALDATA, else shared/realdata beside the repo)",
     )
     args = parser.parse_args(argv)
     if args.command == "report":

@@ -1,7 +1,7 @@
 """A Table 1 sweep's W&B dashboards as data: the comparison workspace and the report, one JSON-able
 specification built from the sweep's results folder (what srn-table1 wrote) and from the sweep's config (which
-runs it logged where). Nothing here talks to W&B: srnlab.dashboard_publish turns the specification into
-wandb-workspaces objects and saves them, srnlab.dashboard_figure draws the same panels with matplotlib, and
+runs it logged where). Nothing here talks to W&B: srnlab.report.dashboard.publish turns the specification into
+wandb-workspaces objects and saves them, srnlab.report.dashboard.figure draws the same panels with matplotlib, and
 `srn-dashboard` (srnlab.cli.dashboard) is the command.
 
 Runs are selected by the sweep's group and job type, never by run id, so that one definition serves any
@@ -21,17 +21,18 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from srnlab.claims import CLAIMS_KEY
 from srnlab.config import compose_config, variant_order
 from srnlab.errors import UserError
-from srnlab.plotting import variant_colors
-from srnlab.table1 import MULTIRUN_FILE, PAIRS_KEY, PICTURES, TABLE_JOB_TYPE, TABLE_KEY, Sweep
+from srnlab.report.claims import CLAIMS_KEY
+from srnlab.report.colors import variant_colors
+from srnlab.report.sweep import MULTIRUN_FILE, Sweep
+from srnlab.report.table1 import PAIRS_KEY, PICTURES, TABLE_JOB_TYPE, TABLE_KEY
 
 SPEC_FILE = "wandb-dashboard.json"
 SPEC_VERSION = 1
 STEP = "trainer/global_step"  # Lightning's WandbLogger logs every metric with the trainer's step under this key
 GROUP_BY = "variant.id"  # config key: one group, one colour per variant (ids are safe in W&B's colour keys)
-ORDER_BY = "variant/order"  # summary key (srnlab.loggers.run_summary): bars in the paper's row order
+ORDER_BY = "variant/order"  # summary key (srnlab.lit.loggers.run_summary): bars in the paper's row order
 SAMPLES = "val/grid"  # the validation grids (srnlab.lit.images.ValidationGrids)
 CURVES = ("val/psnr", "val/ssim", "train/loss")  # history keys the Curves section plots
 SUMMARY_COLUMNS = {  # summary key of a variant's run -> the table1.csv column holding the same number
@@ -214,7 +215,7 @@ def provenance(source: SweepSource) -> dict[str, str]:
 
 
 def claims_blocks(results_dir: Path) -> list[dict[str, Any]]:
-    """The paper's design claims judged on this sweep (srnlab.claims), where srn-table1 wrote them."""
+    """The paper's design claims judged on this sweep (srnlab.report.claims), where srn-table1 wrote them."""
     claims_md = results_dir / f"{CLAIMS_KEY}.md"
     if not claims_md.is_file():
         return []

@@ -11,7 +11,7 @@ Runs are ordinary srn-train jobs: an interrupted study resumes each run from its
 finished is not trained again. `--jobs 2 --threads 1` trains two recipes at once, one core each.
 
 Run: `make learning-budget` (ARGS="--steps 250 --jobs 2 --threads 1"), or
-`python benchmarks/learning_budget.py --recipes residual-cosine --steps 100`.
+`python -m srnlab.studies.learning_budget --recipes residual-cosine --steps 100`.
 """
 
 from __future__ import annotations

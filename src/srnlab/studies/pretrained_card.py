@@ -7,7 +7,7 @@ photos, full frames) and, where the real material is present, on the real GoPro 
 blurry | deblurred | sharp with its PSNRs (docs/pretrained-gopro.png, used by the README).
 
 Run: `make pretrained` (after training), or
-`python benchmarks/pretrained_card.py --run logs/pretrained-stage1 logs/pretrained-stage2 logs/pretrained
+`python -m srnlab.studies.pretrained_card --run logs/pretrained-stage1 logs/pretrained-stage2 logs/pretrained
 --realdata ../shared/realdata`
 (the training runs in order, the last one the network's own).
 """
@@ -33,7 +33,7 @@ from srnlab.lit.metrics import quantize, score_images
 from srnlab.lit.module import load_module
 from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
-from srnlab.weights import PRETRAINED
+from srnlab.runs.weights import PRETRAINED
 
 CARD = PRETRAINED.parent / "README.md"
 FIGURE = Path("docs/pretrained-gopro.png")

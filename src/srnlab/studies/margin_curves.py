@@ -3,7 +3,7 @@
 Probes of docs/learning-budget.md train on sets whose blurry inputs differ, so their PSNRs do not compare;
 their margins do. Each run folder's progress.json (srn-train rewrites it at every validation) holds the
 history. Run:
-`python benchmarks/margin_curves.py --out docs/kernel-families.png logs/a=label-a logs/b=label-b`.
+`python -m srnlab.studies.margin_curves --out docs/kernel-families.png logs/a=label-a logs/b=label-b`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from srnlab.results import PROGRESS_FILE
-from srnlab.runfiles import read_json
+from srnlab.runs.files import read_json
+from srnlab.runs.results import PROGRESS_FILE
 
 MILESTONES = (500, 1000, 2000)  # steps the table reports, where a run reached them
 

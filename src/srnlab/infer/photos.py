@@ -2,7 +2,7 @@
 ships with srnlab (src/srnlab/pretrained/README.md); `srn-deblur` (srnlab.cli.deblur) is the command.
 
 Photos too large for the memory at hand are deblurred in overlapping tiles blended without seams
-(`--tile`, `--overlap`; see srnlab.tiling), so a 4000x3000 photo needs under 2 GB on a CPU.
+(`--tile`, `--overlap`; see srnlab.infer.tiling), so a 4000x3000 photo needs under 2 GB on a CPU.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from srnlab.deblurrer import Deblurrer
 from srnlab.errors import UserError
 from srnlab.image_io import (
     IMAGE_SUFFIXES,
@@ -27,10 +26,11 @@ from srnlab.image_io import (
     to_tensor,
     write_image,
 )
+from srnlab.infer.deblurrer import Deblurrer
+from srnlab.infer.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
 from srnlab.precision import autocast, resolve_precision
-from srnlab.runfiles import replaced_atomically
-from srnlab.tiling import TILE_MULTIPLE, auto_tile, deblur_tiled, plan_tiles
-from srnlab.weights import PRETRAINED
+from srnlab.runs.files import replaced_atomically
+from srnlab.runs.weights import PRETRAINED
 
 AUTO = "auto"
 DEFAULT_OVERLAP = 64
@@ -171,7 +171,7 @@ def deblur_files(
     `tile` is auto (tiles only where the whole image would not fit in memory), 0 (never) or a tile size in
     pixels; `precision` is auto (bf16 only where the device computes it natively), 32 or bf16. `ckpt` is a
     .ckpt or .safetensors file, or None for the shipped network; a .ckpt is read weights-only unless `trust`.
-    `ensemble` averages the eight orientations' outputs (srnlab.self_ensemble): sharper, eight times slower.
+    `ensemble` averages the eight orientations' outputs (srnlab.infer.self_ensemble): sharper, eight times slower.
     """
     check_tiling(tile, overlap)
     jobs, skipped = plan_outputs(find_images(inputs), out_dir, overwrite)

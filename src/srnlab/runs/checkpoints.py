@@ -137,10 +137,15 @@ def read_hparams(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
 
 
 def checkpoint_hparams(path: Path, ckpt: dict[str, Any]) -> dict[str, Any]:
-    """The hyperparameters of a loaded `.ckpt`, or the error that it is no srnlab checkpoint."""
-    if not isinstance(ckpt.get("hyper_parameters"), dict) or "net" not in ckpt["hyper_parameters"]:
+    """The hyperparameters of a loaded `.ckpt` as one flat dict (`net`, `variant`, the model's options), or the
+    error that it is no srnlab checkpoint. DeblurModule saves {model, variant}; checkpoints from before it
+    took the model node saved the model's keys at the top level: both read the same."""
+    saved = ckpt.get("hyper_parameters")
+    if isinstance(saved, dict) and isinstance(saved.get("model"), dict):
+        saved = {**saved["model"], "variant": saved.get("variant")}
+    if not isinstance(saved, dict) or "net" not in saved:
         raise CheckpointError(f"{path} is not an srnlab checkpoint (no 'net' hyperparameters)")
-    return ckpt["hyper_parameters"]
+    return saved
 
 
 def _weights_metadata(path: Path) -> dict[str, Any]:

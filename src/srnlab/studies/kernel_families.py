@@ -6,8 +6,8 @@ whose direction is one of N equally spaced angles (`--directions N`; 1 is a sing
 (`--length 5 21`). Photos, crops, splits and file layout stay those of the source set, so between two probe
 sets only the family of kernels the network must tell apart changes. Train on one with
 `srn-train experiment=pretrained data=gopro data.root=<out> ...`, and fit its best linear filter with
-`benchmarks/plateau_diagnostics.py --train <out>/train --test <out>/test`. Run:
-`python benchmarks/kernel_families.py data/synthetic-pretrained-dl33 data/directions4 --directions 4`.
+`src/srnlab/studies/plateau_diagnostics.py --train <out>/train --test <out>/test`. Run:
+`python -m srnlab.studies.kernel_families data/synthetic-pretrained-dl33 data/directions4 --directions 4`.
 """
 
 from __future__ import annotations

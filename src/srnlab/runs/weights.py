@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 import srnlab
-from srnlab.checkpoints import (
+from srnlab.runs.checkpoints import (
     WEIGHTS_FORMAT,
     WEIGHTS_SUFFIX,
     CheckpointError,
@@ -26,7 +26,7 @@ from srnlab.checkpoints import (
     load_checkpoint,
     read_hparams,
 )
-from srnlab.runfiles import replaced_atomically
+from srnlab.runs.files import replaced_atomically
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "sr_edrb3_synthetic.safetensors"
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
@@ -67,7 +67,7 @@ def load_network(
     path: str | Path, map_location: str | torch.device = "cpu", *, trust: bool = False
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The network a checkpoint or weights file holds, rebuilt from its own config, in fp32 and eval mode, and
-    its hyperparameters. No Lightning: this is the whole of what deblurring needs (srnlab.deblurrer)."""
+    its hyperparameters. No Lightning: this is the whole of what deblurring needs (srnlab.infer.deblurrer)."""
     hparams, state = read_network(path, trust=trust)
     net = instantiate(hparams["net"])
     check_tensors_fit(Path(path), state, net.state_dict())

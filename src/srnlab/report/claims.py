@@ -2,7 +2,7 @@
 
 A ranking of ten variants mixes every design question into one number; the paper argues its design through
 pairwise comparisons instead, one per choice. So each claim gets its own paired test, taken from the sweep's
-all-pairs comparison (srnlab.significance: per-image differences, seeds averaged first, Wilcoxon signed-rank,
+all-pairs comparison (srnlab.report.significance: per-image differences, seeds averaged first, Wilcoxon signed-rank,
 bootstrap interval over images and seeds) and oriented as the paper states it. Holm's correction runs over the
 claims alone, not all 45 pairs: the claims are the family of questions the table is read for.
 
@@ -27,8 +27,8 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from srnlab.config import TABLE1_SWEEP
-from srnlab.runfiles import write_csv
-from srnlab.significance import PairComparison, holm, verdict
+from srnlab.report.significance import PairComparison, holm, verdict
+from srnlab.runs.files import write_csv
 
 REPRODUCED, UNCLEAR, CONTRADICTED = "reproduced", "not distinguishable", "contradicted"
 VERDICTS = {"better": REPRODUCED, "not distinguishable": UNCLEAR, "worse": CONTRADICTED}  # pair -> claim
@@ -103,7 +103,7 @@ def _verdict(pair: PairComparison, p_holm: float, alpha: float) -> str:
 
 
 def judge(pairs: Sequence[PairComparison], claims: Sequence[Claim], alpha: float = 0.05) -> list[ClaimVerdict]:
-    """Each claim's verdict from a sweep's tested pairs (srnlab.significance, or pairs.csv read back). A claim
+    """Each claim's verdict from a sweep's tested pairs (srnlab.report.significance, or pairs.csv read back). A claim
     whose two variants the sweep did not test together is reported as NOT_IN_SWEEP, outside the Holm family."""
     index = {frozenset((p.a, p.b)): p for p in pairs}
     tested = {c.id: _oriented(index[frozenset((c.better, c.worse))], c) for c in claims

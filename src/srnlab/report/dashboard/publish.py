@@ -1,4 +1,4 @@
-"""Publishing a dashboard specification (srnlab.dashboard) to W&B with W&B's own library for workspaces and
+"""Publishing a dashboard specification (srnlab.report.dashboard.spec) to W&B with W&B's own library for workspaces and
 reports as code, `wandb-workspaces`: sync the sweep's offline runs, then save the workspace and the report.
 
 The objects are built from the specification alone (`to_workspace`, `to_report`: no network); only
@@ -19,9 +19,9 @@ import wandb_workspaces.reports.v2 as wr
 import wandb_workspaces.workspaces as ws
 from wandb_workspaces import expr
 
-from srnlab.dashboard import PANEL_SOURCES
 from srnlab.errors import UserError
-from srnlab.wandb_offline import find_runs
+from srnlab.report.dashboard.offline_runs import find_runs
+from srnlab.report.dashboard.spec import PANEL_SOURCES
 
 PUBLISHED_FILE = "wandb-published.json"
 
@@ -32,7 +32,7 @@ def run_filter(selection: dict[str, str]) -> expr.And:
 
 
 def to_panel(panel: dict[str, Any]) -> Any:
-    """One wandb-workspaces panel from a specification panel (its kinds: srnlab.dashboard.PANEL_SOURCES)."""
+    """One wandb-workspaces panel from a specification panel (its kinds: srnlab.report.dashboard.spec.PANEL_SOURCES)."""
     kind = panel["kind"]
     if kind not in PANEL_SOURCES:
         raise ValueError(f"unknown panel kind {kind!r}")

@@ -1,5 +1,5 @@
 """The dashboard's workspace drawn with matplotlib from the results folder: the same sections and panels as the
-specification (srnlab.dashboard), the same numbers (table1.csv holds each run's summary values, curves/ its
+specification (srnlab.report.dashboard.spec), the same numbers (table1.csv holds each run's summary values, curves/ its
 history) and the same colours, so that a sweep's dashboard can be looked at, and shown in the README, with
 no network. It is a rendering of ours, not a W&B screenshot."""
 
@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
-from srnlab.dashboard import SAMPLES, SUMMARY_COLUMNS
-from srnlab.table1 import PICTURES
+from srnlab.report.dashboard.spec import SAMPLES, SUMMARY_COLUMNS
+from srnlab.report.table1 import PICTURES
 
 FIGURE_FILE = "wandb-dashboard.png"
 SAMPLES_STAND_IN = PICTURES[1]  # the results folder keeps no validation grids: qualitative.png shows the same kind

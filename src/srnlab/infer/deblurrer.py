@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from srnlab.infer.self_ensemble import self_ensemble
 from srnlab.precision import AUTO, resolve_channels_last
-from srnlab.self_ensemble import self_ensemble
-from srnlab.weights import load_network
+from srnlab.runs.weights import load_network
 
 
 def use_layout(net: nn.Module, requested: bool | str, device: torch.device, training: bool) -> bool:
@@ -41,7 +41,7 @@ def finest_estimate(net: nn.Module, channels_last: bool, blur: Tensor) -> Tensor
 
 def deblur(net: nn.Module, blur: Tensor, channels_last: bool, ensemble: bool = False) -> Tensor:
     """The finest-scale estimate of N x C x H x W `blur`, the deblurred image; with `ensemble`, the mean of the
-    eight orientations' estimates (srnlab.self_ensemble), which training never uses."""
+    eight orientations' estimates (srnlab.infer.self_ensemble), which training never uses."""
     estimate = partial(finest_estimate, net, channels_last)
     return self_ensemble(estimate, blur) if ensemble else estimate(blur)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from srnlab.errors import UserError
-from srnlab.runfiles import read_json, write_json
+from srnlab.runs.files import read_json, write_json
 
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.json"  # the step, training time and validation history, written while the job runs

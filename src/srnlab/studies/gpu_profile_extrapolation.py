@@ -8,7 +8,7 @@ docs/gpu-profile-extrapolation.png. A second reading takes the measured gains pe
 geometric series and gives the plateau it implies: if the plateau lies below the target, the log fit is
 the optimistic one and the profile needs a better recipe, not only more steps.
 
-Run: `python benchmarks/gpu_profile_extrapolation.py [--margin 1.0]`.
+Run: `python -m srnlab.studies.gpu_profile_extrapolation [--margin 1.0]`.
 """
 
 from __future__ import annotations

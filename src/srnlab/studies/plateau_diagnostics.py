@@ -14,7 +14,7 @@ Three measurements, each a candidate explanation ruled in or out:
    lands on the kernel's centroid, say how much of the gain the target's position takes away.
 
 Scores follow the project's convention (8-bit outputs, mean per-image PSNR). Run:
-`python benchmarks/plateau_diagnostics.py --weights src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
+`python -m srnlab.studies.plateau_diagnostics --weights src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
 --train data/synthetic-pretrained-dl33/train --test data/synthetic/test`. Several `--weights PATH=LABEL` with
 `--plot PNG` draw their margins side by side.
 """

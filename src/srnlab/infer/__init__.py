@@ -1,0 +1,1 @@
+"""The trained network as an image function: photos and folders, tiles, self-ensemble."""

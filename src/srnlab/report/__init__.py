@@ -1,0 +1,1 @@
+"""From a finished sweep to what people read: rows, the table, claims, statistics, figures."""
