@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from srnlab.lit.loggers import build_loggers, isolated_wandb
-from srnlab.lit.metrics import DEFAULT_METRICS
+from srnlab.lit.metrics import CONVENTIONS, DEFAULT_METRICS, check_crop_border
 from srnlab.lit.module import load_module
 from srnlab.precision import trainer_precision
 from srnlab.runs.checkpoints import check_variant, read_hparams
@@ -22,7 +22,8 @@ SPLITS = ("test", "val")
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    """Per-image PSNR/SSIM of the checkpoint's outputs and of the blurry inputs, saved as CSV and JSON."""
+    """Per-image scores (`model.metrics`, `model.crop_border`) of the checkpoint's outputs and of the blurry
+    inputs, saved as CSV and JSON; the JSON and the printed report name each metric's convention."""
     if cfg.split not in SPLITS:
         raise ValueError(f"split={cfg.split!r} is not valid: choose one of {list(SPLITS)}")
     trust = bool(cfg.get("trust_checkpoint", False))
@@ -31,6 +32,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     else:
         check_variant(cfg.ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True), trust=trust)
     metrics = list(cfg.model.get("metrics") or DEFAULT_METRICS)
+    crop_border = check_crop_border(cfg.model.get("crop_border", 0))
     module = load_module(
         cfg.ckpt_path,
         "cpu",
@@ -38,6 +40,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         channels_last=cfg.model.channels_last,
         compile=False,
         metrics=metrics,
+        crop_border=crop_border,
         self_ensemble=bool(cfg.model.get("self_ensemble", False)),
     )
     datamodule = instantiate(cfg.data)
@@ -59,12 +62,22 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "variant": (module.hparams.get("variant") or {}).get("id"),
         "split": cfg.split,
         "images": len(records),
+        "crop_border": crop_border,
+        "conventions": {name: CONVENTIONS[name].text for name in metrics},
         **{f"mean_{key}": sum(r[key] for r in records) / len(records) for key in records[0] if key != "name"},
     }
     write_csv(output_dir / "metrics.csv", records)
     write_json(output_dir / "summary.json", summary)
+    print(format_conventions(metrics, crop_border))
     print(format_report(records, summary))
     return summary
+
+
+def format_conventions(metrics: list[str], crop_border: int) -> str:
+    """What each column of the report computes (docs/metric-conventions.md): the lines above its table."""
+    lines = [f"{name} = {CONVENTIONS[name].header}: {CONVENTIONS[name].text}" for name in metrics]
+    cut = f"{crop_border} pixels cut off each side of every image first" if crop_border else "no border cut"
+    return "\n".join([*lines, f"8-bit outputs, {cut} (model.crop_border); blur_<metric>: the blurry input's", ""])
 
 
 def format_report(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:

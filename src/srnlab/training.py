@@ -192,7 +192,10 @@ def _identity(cfg: DictConfig, **outcome: Any) -> RunResult:
         width_mult=cfg.model.net.width_mult,
     )
     variant = OmegaConf.to_container(cfg.variant, resolve=True)
-    return RunResult(variant, budget, cfg.get("profile_name"), cfg.get("sweep_group"), cfg.get("seed"), **outcome)
+    return RunResult(
+        variant, budget, cfg.get("profile_name"), cfg.get("sweep_group"), cfg.get("seed"),
+        crop_border=cfg.model.get("crop_border", 0), **outcome,
+    )  # fmt: skip
 
 
 def assign_job_gpu(cfg: DictConfig) -> None:

@@ -15,25 +15,32 @@ from torch import Tensor
 
 from srnlab.infer.deblurrer import deblur, in_layout, use_layout
 from srnlab.lit.losses import build_loss
-from srnlab.lit.metrics import DEFAULT_METRICS, ImageScores, check_metrics, quantize, score_images
+from srnlab.lit.metrics import (
+    DEFAULT_METRICS,
+    ImageScores,
+    check_crop_border,
+    check_metrics,
+    quantize,
+    score_images,
+)
 from srnlab.runs.checkpoints import WEIGHTS_SUFFIX, untrusted
 from srnlab.runs.weights import check_tensors_fit, read_network
 
 MODEL_DEFAULTS: dict[str, Any] = {  # what a `model` node from before an option existed was trained with
     "optimizer": {}, "scheduler": {}, "loss": None, "recurrent_grad_clip": None, "channels_last": "auto",
-    "compile": False, "metrics": None, "self_ensemble": False,
+    "compile": False, "metrics": None, "crop_border": 0, "self_ensemble": False,
 }  # fmt: skip
 
 
 class DeblurModule(pl.LightningModule):
     """Trains and scores the network of a `model` config node (conf/model/srn.yaml, as plain data): `net`,
-    `optimizer`, `scheduler`, `loss`, `metrics` and the options that steer the computation.
+    `optimizer`, `scheduler`, `loss`, `metrics`, `crop_border` and the options that steer the computation.
 
     Keeping the configs (not the objects) as hyperparameters lets `load_from_checkpoint` rebuild the exact
     variant with no Hydra config at hand, and lets a checkpoint say which variant it holds (`variant`).
     `overrides` replace entries of `model`: options that only steer inference when loading (channels_last,
-    compile, self_ensemble, metrics), and the flat keys (net=..., optimizer=...) that checkpoints from before
-    the module took the node were saved with.
+    compile, self_ensemble, metrics, crop_border), and the flat keys (net=..., optimizer=...) that checkpoints
+    from before the module took the node were saved with.
     """
 
     def __init__(
@@ -48,10 +55,14 @@ class DeblurModule(pl.LightningModule):
         self.loss_fn = build_loss(model["loss"])
         self.use_layout_for(torch.device("cpu"), training=False)
         self.metric_names = check_metrics(model["metrics"] or DEFAULT_METRICS)
-        self.val_scores, self.val_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
-        self.test_scores, self.test_blur_scores = ImageScores(self.metric_names), ImageScores(self.metric_names)
+        self.crop_border = check_crop_border(model["crop_border"])
+        self.val_scores, self.val_blur_scores = self._image_scores(), self._image_scores()
+        self.test_scores, self.test_blur_scores = self._image_scores(), self._image_scores()
         self.test_records: list[dict[str, Any]] = []
         self._compiled = False
+
+    def _image_scores(self) -> ImageScores:
+        return ImageScores(self.metric_names, self.crop_border)
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> DeblurModule:
@@ -108,8 +119,8 @@ class DeblurModule(pl.LightningModule):
     ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
         """The 8-bit output, and the per-image scores of output and blurry input, added to the running means."""
         output = quantize(self(batch["blur"]))
-        out_scores = score_images(output, batch["sharp"], self.metric_names)
-        in_scores = score_images(batch["blur"], batch["sharp"], self.metric_names)
+        out_scores = score_images(output, batch["sharp"], self.metric_names, self.crop_border)
+        in_scores = score_images(batch["blur"], batch["sharp"], self.metric_names, self.crop_border)
         scores.add(out_scores)
         blur_scores.add(in_scores)
         return output, out_scores, in_scores
@@ -184,8 +195,8 @@ def load_module(
 ) -> DeblurModule:
     """A DeblurModule from a training checkpoint or a safetensors weights file, in fp32 and eval mode; a .ckpt
     is read weights-only unless `trust` is set. `hparams` override saved ones that only steer inference
-    (channels_last, compile, self_ensemble, metrics). To deblur alone, `srnlab.infer.deblurrer.Deblurrer.load` is
-    the lighter way."""
+    (channels_last, compile, self_ensemble, metrics, crop_border). To deblur alone,
+    `srnlab.infer.deblurrer.Deblurrer.load` is the lighter way."""
     path = Path(path)
     if path.suffix != WEIGHTS_SUFFIX:
         return DeblurModule.load_from_checkpoint(

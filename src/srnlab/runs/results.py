@@ -40,7 +40,8 @@ class RunResult:
     """How a job ended (`status`: ok, diverged or failed, with `error`), what it trained (`variant`, the
     experiment config's block; `budget`; `params` at the trained width; `seed`) and how it scored (`test`: the
     test-split metrics as logged, e.g. `test/psnr`; `val_first`/`val_last`: the first and last validation;
-    each test image's scores are in TEST_IMAGES_FILE next to it)."""
+    each test image's scores are in TEST_IMAGES_FILE next to it; `crop_border`: the pixels cut off each side
+    before scoring, 0 in records from before the option, which cut none)."""
 
     variant: dict[str, Any]
     budget: Budget
@@ -62,6 +63,7 @@ class RunResult:
     val_best_psnr: float | None = None
     test: dict[str, float] = field(default_factory=dict)
     best_ckpt: str | None = None
+    crop_border: int = 0  # pixels cut off each side of every image before the scores (model.crop_border)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

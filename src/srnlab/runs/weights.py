@@ -28,7 +28,7 @@ from srnlab.runs.checkpoints import (
 )
 from srnlab.runs.files import replaced_atomically
 
-PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "sr_edrb3_synthetic.safetensors"
+PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained" / "sr_edrb3_synthetic.safetensors"
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
 

@@ -61,7 +61,7 @@ def figure(weights: Path, gopro: Path, path: Path) -> dict[str, float]:
         output = quantize(load_module(weights)(blur))
     top, left, h, w = CROP
     crops = [im[..., top : top + h, left : left + w] for im in (blur, output, sharp)]
-    psnrs = [float(score_images(c, crops[2])["psnr"][0]) for c in crops[:2]]
+    psnrs = [float(score_images(c, crops[2], ["psnr"])["psnr"][0]) for c in crops[:2]]
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
     titles = [f"blurry input, {psnrs[0]:.2f} dB", f"srnlab SR-EDRB3, {psnrs[1]:.2f} dB", "sharp"]
     for ax, crop, title in zip(axes, crops, titles, strict=True):

@@ -38,6 +38,7 @@ CURVES = ("val/psnr", "val/ssim", "train/loss")  # history keys the Curves secti
 SUMMARY_COLUMNS = {  # summary key of a variant's run -> the table1.csv column holding the same number
     "test/psnr": "psnr",
     "test/ssim": "ssim",
+    "test/ssim_3d": "ssim_3d",
     "paper/psnr": "paper_psnr",
     "paper/ssim": "paper_ssim",
     "params": "params",
@@ -125,6 +126,12 @@ def read_variants(results_dir: Path) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def table_columns(results_dir: Path) -> set[str]:
+    """The columns of table1.csv: which scores the sweep computed (ssim_3d only from the sweeps after it)."""
+    with (results_dir / "table1.csv").open(newline="") as f:
+        return set(next(csv.reader(f), []))
+
+
 def logged_metrics(results_dir: Path) -> set[str]:
     """The metric names the variants logged, read from the CSV logs srn-table1 copies into `curves/`: the
     CSV logger is handed the same metrics as the W&B logger (plus `step`, which W&B calls `trainer/global_step`)."""
@@ -161,20 +168,24 @@ def _media(title: str, keys: list[str]) -> dict[str, Any]:
     return {"kind": "media", "title": title, "keys": keys}
 
 
-def table1_panels() -> list[dict[str, Any]]:
+def table1_panels(columns: set[str]) -> list[dict[str, Any]]:
     """Ours beside the paper's per variant, and PSNR against size: the workspace's first section and the
-    report's comparison."""
+    report's comparison. Where the sweep computed MATLAB's 3-D SSIM (table1.csv `columns`), it gets its own
+    panel beside the paper's SSIM, which is that convention (docs/metric-conventions.md)."""
+    matlab_ssim = [_bar("test SSIM 3-D (MATLAB, the paper's convention): ours and the paper's",
+                        ["test/ssim_3d", "paper/ssim"])] if "ssim_3d" in columns else []  # fmt: skip
     return [
         _bar("test PSNR (dB): ours and the paper's", ["test/psnr", "paper/psnr"]),
         _bar("test SSIM: ours and the paper's", ["test/ssim", "paper/ssim"]),
+        *matlab_ssim,
         {"kind": "scatter", "title": "test PSNR (dB) against parameters at the paper's width", "x": "params",
          "y": "test/psnr"},
     ]  # fmt: skip
 
 
-def workspace_sections(lr_keys: list[str]) -> list[dict[str, Any]]:
+def workspace_sections(lr_keys: list[str], columns: set[str]) -> list[dict[str, Any]]:
     return [
-        {"name": "Table 1", "panels": table1_panels()},
+        {"name": "Table 1", "panels": table1_panels(columns)},
         {"name": "Curves", "panels": [
             _line("validation PSNR (dB)", ["val/psnr"]),
             _line("validation SSIM", ["val/ssim"]),
@@ -251,7 +262,7 @@ def report_blocks(source: SweepSource, made: dict[str, str]) -> list[dict[str, A
         ]},
         *claims_blocks(source.results_dir),
         {"kind": "heading", "text": "Ours beside the paper's"},
-        {"kind": "panels", "runs": "variants", "panels": table1_panels()},
+        {"kind": "panels", "runs": "variants", "panels": table1_panels(table_columns(source.results_dir))},
         {"kind": "heading", "text": "Reading"},
         {"kind": "markdown", "text": reading(source.results_dir)},
         {"kind": "heading", "text": "How these results were made"},
@@ -274,7 +285,11 @@ def build_spec(source: SweepSource) -> dict[str, Any]:
         "group_by": GROUP_BY,
         "order_by": ORDER_BY,
         "variants": variants,
-        "workspace": {"name": f"Table 1: {runs.group}", "x_axis": STEP, "sections": workspace_sections(lr_keys)},
+        "workspace": {
+            "name": f"Table 1: {runs.group}",
+            "x_axis": STEP,
+            "sections": workspace_sections(lr_keys, table_columns(source.results_dir)),
+        },
         "report": {
             "title": f"SRN-DeblurNet Table 1: {runs.group}",
             "description": reading(source.results_dir).split("\n\n")[0],
