@@ -79,7 +79,7 @@ def test_a_smoke_run_trains_with_each_loss(tmp_path, data_overrides, loss) -> No
     result = run_train(tmp_path / loss, data_overrides, f"model/loss={loss}", "logger=csv", "test=false")
     assert result.status == "ok" and result.global_step == 4
     saved = torch.load(tmp_path / loss / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert saved["hyper_parameters"]["loss"]["pixel"] == {"fft": "l1"}.get(loss, loss)
+    assert saved["hyper_parameters"]["model"]["loss"]["pixel"] == {"fft": "l1"}.get(loss, loss)
 
 
 def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_overrides) -> None:
