@@ -30,6 +30,7 @@ from srnlab.report.sweep import Sweep
 from srnlab.report.table import columns_for, format_markdown, records
 from srnlab.report.table1 import rejudge_claims
 from srnlab.runs.results import Budget, RunResult
+from srnlab.studies.pages import replace_section
 
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "ablations" / "results" / "mini"
@@ -280,7 +281,7 @@ def test_the_side_by_side_study_tabulates_every_convention_into_the_page(tmp_pat
     assert table.splitlines()[3].endswith("| 25.00 | 26.50 | 0.8000 | 0.8200 | 0.8800 | +1.50 | +0.0800 |")
     page = tmp_path / "page.md"
     page.write_text(f"before\n{study.MARKERS[0]}\nold\n{study.MARKERS[1]}\nafter\n")
-    study.write_section(page, table)
+    replace_section(page, study.MARKERS, table)
     assert page.read_text() == f"before\n{study.MARKERS[0]}\n{table}\n{study.MARKERS[1]}\nafter\n"
     shipped = (REPO / study.PAGE).read_text().split(study.MARKERS[0])[1].split(study.MARKERS[1])[0]
     assert shipped.strip().splitlines()[0] == table.splitlines()[0], "the page's table is the study's"

@@ -35,6 +35,7 @@ from hydra.utils import instantiate
 from srnlab.config import compose_config
 from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
+from srnlab.studies.pages import replace_section
 
 DOC = Path("docs/learning-budget.md")
 START, END = "<!-- learning-budget:start -->", "<!-- learning-budget:end -->"
@@ -203,15 +204,15 @@ def report(curves: list[dict[str, Any]], args: argparse.Namespace) -> None:
     plot(curves, DOC.with_suffix(".png"))
     study = {"machine": describe_cpu(), "base_overrides": base_overrides(args), "curves": curves}
     DOC.with_suffix(".json").write_text(json.dumps(study, indent=2) + "\n")
-    body = (
-        f"{START}\nMachine: {study['machine']}; {args.jobs} job(s) at a time, "
+    section = (
+        f"Machine: {study['machine']}; {args.jobs} job(s) at a time, "
         f"{args.threads or 'all'} thread(s) each. SR-EDRB3 at width x{args.width:g}, "
         f"{curves[0]['tflop_per_step']:.3f} TFLOP per step.\n\n{table(curves)}\n\n"
-        f"![validation PSNR against compute](learning-budget.png)\n{END}"
+        f"![validation PSNR against compute](learning-budget.png)"
     )
-    text = DOC.read_text() if DOC.exists() else f"# Learning budget\n\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    DOC.write_text(head + body + rest.split(END, 1)[1])
+    if not DOC.exists():
+        DOC.write_text(f"# Learning budget\n\n{START}\n{END}\n")
+    replace_section(DOC, (START, END), section)
     print(table(curves))
 
 

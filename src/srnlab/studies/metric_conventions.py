@@ -22,6 +22,7 @@ from srnlab.config import compose_config
 from srnlab.evaluation import evaluate
 from srnlab.lit.metrics import CONVENTIONS
 from srnlab.runs.weights import PRETRAINED
+from srnlab.studies.pages import replace_section
 
 PAGE = Path("docs/metric-conventions.md")
 MARKERS = ("<!-- conventions:start -->", "<!-- conventions:end -->")
@@ -84,13 +85,6 @@ def markdown(lines: list[Line]) -> str:
     return "\n".join(rows)
 
 
-def write_section(page: Path, section: str) -> None:
-    """Replace the text between the page's markers with `section`."""
-    start, end = MARKERS
-    head, rest = page.read_text().split(start, 1)
-    page.write_text(f"{head}{start}\n{section}\n{end}{rest.split(end, 1)[1]}")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=PRETRAINED)
@@ -108,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"{gopro_root} not found: no real-pair rows")
     section = markdown(lines)
-    write_section(args.page, section)
+    replace_section(args.page, MARKERS, section)
     (args.out / "conventions.json").write_text(json.dumps([line.__dict__ for line in lines], indent=2))
     print(section)
 

@@ -34,6 +34,7 @@ from srnlab.lit.module import load_module
 from srnlab.models.measure import train_step_gflops
 from srnlab.precision import describe_cpu
 from srnlab.runs.weights import PRETRAINED
+from srnlab.studies.pages import replace_section
 
 CARD = PRETRAINED.parent / "README.md"
 FIGURE = Path("docs/pretrained-gopro.png")
@@ -121,12 +122,6 @@ def compute_section(runs: list[Path], machine: str) -> str:
     )
 
 
-def write_section(markers: tuple[str, str], section: str) -> None:
-    start, end = markers
-    head, rest = CARD.read_text().split(start, 1)
-    CARD.write_text(f"{head}{start}\n{section}\n{end}{rest.split(end, 1)[1]}")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=PRETRAINED)
@@ -150,8 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"{gopro_root} not found: no real-frame scores or figure")
     section = scores_section(synthetic, gopro, crop)
-    write_section(SCORES, section)
-    write_section(COMPUTE, compute_section(args.run, args.machine))
+    replace_section(CARD, SCORES, section)
+    replace_section(CARD, COMPUTE, compute_section(args.run, args.machine))
     (run / "card-scores.json").write_text(json.dumps({"synthetic": synthetic, "gopro": gopro, "crop": crop}))
     print(section)
 

@@ -42,6 +42,7 @@ from srnlab.lit.losses import multiscale_mse
 from srnlab.report.claims import CONTRADICTED, REPRODUCED, UNCLEAR, judge, read_pairs, table1_claims, tally
 from srnlab.report.significance import PairComparison, analyse
 from srnlab.runs.results import RunResult, read_test_images
+from srnlab.studies.pages import replace_section
 
 ARMS = ("proxy_residual", "proxy_pairs", "proxy_long")  # the pre-registered candidates, in running order
 LABELS = {"mini": "A: control", "proxy_residual": "B: residual", "proxy_pairs": "C: pairs", "proxy_long": "D: longer"}
@@ -51,6 +52,7 @@ STUDY_DIR = Path("ablations") / "proxy-fidelity"
 CONTROL_DIR = Path("ablations") / "results" / CONTROL
 DOC = Path("docs") / "proxy-fidelity.md"
 FIGURE = Path("docs") / "proxy-fidelity.png"
+RESULTS_MARKERS = ("<!-- proxy-fidelity:start -->", "<!-- proxy-fidelity:end -->")
 KEPT_FILES = ("result.json", "test_images.csv", "csv/metrics.csv", ".hydra/config.yaml", ".hydra/overrides.yaml")
 # Pre-registered budget rule (docs/proxy-fidelity.md, "Selection rule" (c)): one seed of mini's 600 steps takes
 # these minutes with the default launcher; an arm with mini's shapes scales by its steps.
@@ -383,13 +385,6 @@ def plot(arms: list[dict[str, object]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_results_block(doc: Path, block: str) -> None:
-    text = doc.read_text()
-    start, end = "<!-- proxy-fidelity:start -->", "<!-- proxy-fidelity:end -->"
-    head, rest = text.split(start)
-    doc.write_text(head + start + "\n" + block + rest[rest.index(end) :])
-
-
 def _tau(a: dict[str, float], b: dict[str, float]) -> float:
     shared = [v for v in TABLE1_IDS if v in a and v in b]
     return float(stats.kendalltau([a[v] for v in shared], [b[v] for v in shared]).statistic)
@@ -442,7 +437,7 @@ def report(study_dir: Path) -> None:
     block = results_markdown(summary, chosen, reasons)
     if chosen:
         block += "\n" + recheck_markdown(next(a for a in summary if a["profile"] == chosen), study_dir)
-    write_results_block(DOC, block)
+    replace_section(DOC, RESULTS_MARKERS, block.removesuffix("\n"))
     plot(summary, FIGURE)
     print(block)
 
