@@ -51,7 +51,10 @@ class InMemoryBatches(IterableDataset):
         return itertools.cycle(self.batches)
 
 
-def fit_steps_per_second(cfg: DictConfig, loader: DataLoader, steps: int, warmup: int, run_dir: Path) -> float:
+def fit_steps_per_second(
+    cfg: DictConfig, loader: DataLoader | pl.LightningDataModule, steps: int, warmup: int, run_dir: Path
+) -> float:
+    """Steady-state steps/s; a DataModule is attached to the trainer (data.on_device cuts on its device)."""
     pl.seed_everything(0, verbose=False)
     clock = StepClock()
     trainer = pl.Trainer(
@@ -81,12 +84,14 @@ def compare(profile: str, workers: int | None, steps: int, warmup: int, override
     datamodule.prepare_data()
     datamodule.setup("fit")
     with tempfile.TemporaryDirectory() as run_dir:
-        real = fit_steps_per_second(cfg, datamodule.train_dataloader(), steps, warmup, Path(run_dir))
+        real = fit_steps_per_second(cfg, datamodule, steps, warmup, Path(run_dir))
         batches = list(itertools.islice(iter(datamodule.train_dataloader()), 4))
         in_memory = DataLoader(InMemoryBatches(batches), batch_size=None)
         memory = fit_steps_per_second(cfg, in_memory, steps, warmup, Path(run_dir))
     d = cfg.data
     setting = f"batch {d.batch_size} of {d.crop_size}^2, width x{cfg.model.net.width_mult}, {cfg.trainer.accelerator}"
+    if d.get("on_device", False):
+        setting += f", batches cut on the device (data.on_device={d.on_device}: no workers)"
     return f"| {profile} | {setting} | {d.num_workers} | {real:.2f} | {memory:.2f} | {real / memory:.2f} |"
 
 

@@ -3,6 +3,9 @@
 For each variant (full width), times a 720p forward (no grad, inference mode) and a training step (batch 4
 of 256x256, Adam) along several paths: today's default before the speed work (fp32, NCHW), channels_last,
 and the fast path `srn-train` now takes by default (channels_last + the precision `auto` resolves to here).
+Forward passes run as srn-deblur runs them: with oneDNN's fused convolutions on a CPU (`model.fuse`,
+srnlab.infer.fusion; the `unfused` rows show the same path without) and with freed memory kept for reuse
+(srnlab.infer.memory; `--system-malloc` measures glibc's own behaviour instead).
 On a GPU it also times TF32, bf16 and, with --compile, torch.compile. Each time is the median of
 --repeats runs after a warm-up, and is printed as seconds, GFLOP/s (FLOPs counted by torch's FlopCounterMode,
 1 multiply-add = 2 FLOPs) and the fraction of the matching matmul ceiling (fp32 or bf16) measured here.
@@ -26,6 +29,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from srnlab.config import compose_config, experiment_path
+from srnlab.infer.fusion import InferenceFusion
+from srnlab.infer.memory import keep_freed_memory
+from srnlab.lit.graphed_step import GraphedLoss
 from srnlab.lit.losses import multiscale_mse
 from srnlab.models.measure import forward_gflops
 from srnlab.precision import (
@@ -49,6 +55,10 @@ class Setting:
     precision: str
     tf32: bool = False
     compile: bool = False
+    fuse: bool | str = AUTO  # inference only (srnlab.infer.fusion); training steps never fuse
+    train: bool = True  # also time a training step (not for settings that differ only at inference)
+    forward: bool = True  # also time a forward pass (not for settings that differ only in training)
+    graphs: bool = False  # the training step's forward + loss compiled and replayed (srnlab.lit.graphed_step)
 
 
 @dataclass(frozen=True)
@@ -135,10 +145,11 @@ def bench_forward(net: nn.Module, setting: Setting, size: tuple[int, int], devic
     net, layout = prepare(net.eval(), setting, device)
     blur = layout(torch.rand(1, 3, *size, device=device))
     choice = PrecisionChoice(setting.precision, "benchmark")
+    fusion = InferenceFusion(setting.fuse)
 
     def forward() -> object:
         with torch.inference_mode(), autocast(choice, device), tf32(setting.tf32):
-            return net(blur)[-1]
+            return fusion(net)(blur)[-1]
 
     return median_seconds(forward, device, repeats)
 
@@ -151,16 +162,18 @@ def bench_train_step(
     blur, sharp = (layout(torch.rand(batch, 3, crop, crop, device=device)) for _ in range(2))
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
     choice = PrecisionChoice(setting.precision, "benchmark")
+    eager = lambda b, s: multiscale_mse(net(b), s)  # noqa: E731
+    loss_of = GraphedLoss(net, multiscale_mse) if setting.graphs else eager
 
-    def step() -> None:
+    def step(loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = loss_of) -> None:
         optimizer.zero_grad(set_to_none=True)
         with autocast(choice, device), tf32(setting.tf32):
-            loss = multiscale_mse(net(blur), sharp)
+            loss = loss_fn(blur, sharp)
         loss.backward()
         optimizer.step()
 
-    seconds = median_seconds(step, device, repeats)
-    return seconds, count_gflop(step)
+    seconds = median_seconds(step, device, repeats, warmup=3 if setting.graphs else 1)
+    return seconds, count_gflop(lambda: step(eager))  # the FLOP counter sees eager operators only
 
 
 def label(setting: Setting, device: torch.device, training: bool) -> str:
@@ -170,12 +183,16 @@ def label(setting: Setting, device: torch.device, training: bool) -> str:
     return f"{setting.name}, {'NHWC' if resolve_channels_last(AUTO, device, training) else 'NCHW'}"
 
 
-def settings_for(device: torch.device, auto: PrecisionChoice, with_compile: bool) -> dict[str, Setting]:
+def settings_for(
+    device: torch.device, auto: PrecisionChoice, with_compile: bool, with_graphs: bool = False
+) -> dict[str, Setting]:
     """The settings worth timing on this device, by short key (what --only selects)."""
     fast = Setting(f"fast path: auto layout + auto precision ({auto.precision})", AUTO, auto.precision)
     if device.type == "cpu":
-        settings = {"nchw": Setting("default before: fp32 NCHW", False, FP32)}
+        settings = {"nchw": Setting("default before: fp32 NCHW", False, FP32, fuse=False)}
+        settings["channels_last_unfused"] = Setting("channels_last fp32, unfused", True, FP32, fuse=False, train=False)
         settings["channels_last"] = Setting("channels_last fp32", True, FP32)
+        settings["fast_unfused"] = Setting(f"{fast.name}, unfused", AUTO, auto.precision, fuse=False, train=False)
         settings["fast"] = fast
     else:
         settings = {
@@ -185,6 +202,9 @@ def settings_for(device: torch.device, auto: PrecisionChoice, with_compile: bool
             "bf16": Setting("bf16 NCHW", False, BF16),
             "fast": fast,
         }
+    if with_graphs:
+        name = f"fast path + CUDA graphs ({auto.precision}, training step compiled, reduce-overhead)"
+        settings["graphs"] = Setting(name, AUTO, auto.precision, graphs=True, forward=False)
     if with_compile:
         settings["compiled"] = Setting(f"compiled fast path ({auto.precision})", AUTO, auto.precision, compile=True)
     return settings
@@ -199,13 +219,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crop", type=int, default=256, help="training crop side (paper: 256)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compiling)")
+    parser.add_argument(
+        "--graphs", action="store_true", help="also time the training step with CUDA graphs (compiles: minutes)"
+    )
     parser.add_argument("--only", nargs="+", help="time only these settings (nchw, channels_last, fast, compiled, ...)")
     parser.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
+    parser.add_argument("--system-malloc", action="store_true", help="leave glibc's thresholds (srnlab.infer.memory)")
     args = parser.parse_args(argv)
+    kept = not args.system_malloc and keep_freed_memory()
     device = torch.device(args.device)
     auto = resolve_precision("auto", device.type)
     threads = f"{torch.get_num_threads()} threads"
     lines = [f"- torch {torch.__version__}, {threads}, precision auto: {auto.precision} ({auto.reason})"]
+    lines.append(f"- freed memory kept for reuse (srnlab.infer.memory): {'yes' if kept else 'no'}")
     if device.type == "cpu":
         lines.insert(0, f"- CPU: {cpu_name()}, capability {torch.backends.cpu.get_cpu_capability()}")
         n = 2048
@@ -225,14 +251,17 @@ def main(argv: list[str] | None = None) -> None:
     for variant in args.variants:
         net = build_net(variant, device)
         fwd_gflop = forward_gflops(net, tuple(args.size))
-        settings = settings_for(device, auto, args.compile)
+        settings = settings_for(device, auto, args.compile, args.graphs)
         for setting in [settings[k] for k in args.only or settings if k in settings]:
             ceiling = ceilings[BF16] if setting.precision == BF16 else ceilings["tf32" if setting.tf32 else FP32]
-            seconds = bench_forward(net, setting, tuple(args.size), device, args.repeats)
-            h, w = args.size
-            row = Timing(f"{variant} forward {w}x{h}", label(setting, device, False), seconds, fwd_gflop, ceiling).row()
-            table.append(row)
-            print(row, flush=True)
+            if setting.forward:
+                seconds = bench_forward(net, setting, tuple(args.size), device, args.repeats)
+                h, w = args.size
+                task = f"{variant} forward {w}x{h}"
+                table.append(Timing(task, label(setting, device, False), seconds, fwd_gflop, ceiling).row())
+                print(table[-1], flush=True)
+            if not setting.train:
+                continue
             seconds, step_gflop = bench_train_step(net, setting, args.batch, args.crop, device, args.repeats)
             row = Timing(
                 f"{variant} train step {args.batch}x{args.crop}^2",

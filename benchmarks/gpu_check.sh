@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# `make gpu-check`: the GPU evidence of the speed work in one script, about 8 minutes on one H100.
-#   1. bench-model on the GPU: fp32 (no TF32), TF32, bf16, channels_last; then torch.compile against the fast path
-#   2. the loader against in-memory batches at the `gpu` profile's settings
+# `make gpu-check`: the GPU evidence of the speed work in one script, about 10 minutes on one H100.
+#   1. bench-model on the GPU: fp32 (no TF32), TF32, bf16, channels_last; then torch.compile against the fast path;
+#      then the training step at batch 16 of 256^2 with and without CUDA graphs (model.cuda_graphs), as
+#      seconds and fraction of the bf16 ceiling
+#   2. the loader against in-memory batches at the `gpu` profile's settings, and batches cut on the GPU
+#      (data.on_device)
 #   3. the `gpu` profile for SR-EDRB3 and SS (a two-variant Table 1 sweep) and its table
 #   4. bf16 against fp32 training (same seed, 300 steps), and the trained SR-EDRB3 checkpoint scored in fp32
 #      and in bf16 on the test split
 # Everything lands in $GPU_CHECK_OUT (default ablations/results/gpu-check/). Each step has a time limit and a
 # failing step is recorded in summary.md, so one broken path does not hide the others' results.
 # GPU_CHECK_DRY_RUN=1 runs the same steps on the CPU at smoke size (what the tests do), without compiling.
+# GPU_CHECK_STEPS="bench-graphs loader-on-device" runs only the steps named (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +24,7 @@ if [[ ${GPU_CHECK_DRY_RUN:-0} == 1 ]]; then
     PROFILE=smoke DEVICE=cpu COMPILE=0
     BENCH_ARGS=(--size 48 64 --batch 1 --crop 32 --repeats 1)
     LOADER_ARGS=(--profiles smoke --steps 3 --warmup 1)
+    ON_DEVICE_ARGS=(--profiles smoke --steps 3 --warmup 1)
     DATA_ARGS=(data.root="$WORK/data" data.synthesize.n_train=4 data.synthesize.n_test=2 "data.synthesize.size=[64,80]")
     ACCURACY_ARGS=(--profile smoke --steps 4 --accelerator cpu)
     LIMIT_BENCH=120 LIMIT_LOADER=120 LIMIT_TABLE=300 LIMIT_EVAL=120 LIMIT_ACCURACY=200
@@ -27,9 +32,11 @@ else
     PROFILE=gpu DEVICE=cuda COMPILE=1
     BENCH_ARGS=(--repeats 5)
     LOADER_ARGS=(--profiles gpu --workers 4 8 --steps 60 --warmup 10)
+    ON_DEVICE_ARGS=(--profiles gpu --steps 60 --warmup 10)
+    GRAPHS_ARGS=(--batch 16 --crop 256 --repeats 10 --graphs --only fast graphs)
     DATA_ARGS=()
     ACCURACY_ARGS=(--profile mini --steps 300 --accelerator gpu)
-    LIMIT_BENCH=60 LIMIT_COMPILE=90 LIMIT_LOADER=45 LIMIT_TABLE=220 LIMIT_EVAL=20 LIMIT_ACCURACY=75
+    LIMIT_BENCH=60 LIMIT_COMPILE=90 LIMIT_GRAPHS=120 LIMIT_LOADER=45 LIMIT_TABLE=220 LIMIT_EVAL=20 LIMIT_ACCURACY=75
 fi
 
 mkdir -p "$OUT" "$WORK"
@@ -45,10 +52,14 @@ SUMMARY="$OUT/summary.md"
     "$PY" -c "import torch, pytorch_lightning as pl; print(f'- torch {torch.__version__}, CUDA {torch.version.cuda}, Lightning {pl.__version__}')"
 } > "$SUMMARY"
 
-# step NAME LIMIT_S COMMAND...: run with a time limit, keep its log, and record how it ended.
+# step NAME LIMIT_S COMMAND...: run with a time limit, keep its log, and record how it ended (unless
+# GPU_CHECK_STEPS names other steps only).
 step() {
     local name=$1 limit=$2
     shift 2
+    if [[ -n ${GPU_CHECK_STEPS:-} && " $GPU_CHECK_STEPS " != *" $name "* ]]; then
+        return 0
+    fi
     local started=$SECONDS
     echo "== $name (limit ${limit}s)"
     timeout --signal=INT --kill-after=20 "$limit" "$@" > "$WORK/$name.log" 2>&1
@@ -62,9 +73,13 @@ step bench-model "$LIMIT_BENCH" "$PY" benchmarks/bench_model.py --device "$DEVIC
 if [[ $COMPILE == 1 ]]; then
     step bench-compile "$LIMIT_COMPILE" "$PY" benchmarks/bench_model.py --device "$DEVICE" "${BENCH_ARGS[@]}" \
         --compile --only fast compiled --out "$OUT/bench-model-compile.md"
+    step bench-graphs "$LIMIT_GRAPHS" "$PY" benchmarks/bench_model.py --device "$DEVICE" "${GRAPHS_ARGS[@]}" \
+        --out "$OUT/bench-graphs.md"
 fi
 
 step loader "$LIMIT_LOADER" bash -c "\"$PY\" benchmarks/bench_loader.py ${LOADER_ARGS[*]} ${DATA_ARGS[*]} > \"$OUT/loader.md\""
+step loader-on-device "$LIMIT_LOADER" bash -c \
+    "\"$PY\" benchmarks/bench_loader.py ${ON_DEVICE_ARGS[*]} data.on_device=true ${DATA_ARGS[*]} > \"$OUT/loader-on-device.md\""
 
 SWEEP="$WORK/runs"
 step table1 "$LIMIT_TABLE" "$PY" -m srnlab.cli.train --config-name table1 \

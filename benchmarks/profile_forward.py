@@ -1,11 +1,16 @@
 """Where a 720p forward pass of SR-EDRB3 spends its time: a torch.profiler breakdown by kind of work.
 
-The fast path (channels_last + the precision `auto` resolves to) and channels_last fp32 are each run once to
-warm up and once under the profiler. Every profiled operator's own time (self CPU time) is charged to the
+The fast path (channels_last + the precision `auto` resolves to) and channels_last fp32, each with plain
+modules and with oneDNN's fused convolutions (srnlab.infer.fusion), are each run once to warm up and once
+under the profiler. Every profiled operator's own time (self CPU time) is charged to the
 innermost convolution module it ran under (a 2-D convolution or a transposed one: their weight reorders and
 layout conversions included), or else to a kind named by the operator: resizes between scales, layout copies,
 concatenation, padding and cropping, activations (the ConvLSTM's gates included), other element-wise
 arithmetic. Numbers are seconds of one forward pass, so they compare only within one run and one machine.
+
+Operator time leaves out what the kernel does for the process: each setting also reports the pass's wall
+time, its minor page faults and the system CPU time they cost, with glibc's own malloc thresholds
+(`--system-malloc`) or with freed memory kept for reuse (srnlab.infer.memory, the default, as the commands).
 
     python benchmarks/profile_forward.py --out benchmarks/forward_profile.md
 """
@@ -13,6 +18,8 @@ arithmetic. Numbers are seconds of one forward pass, so they compare only within
 from __future__ import annotations
 
 import argparse
+import resource
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,10 +30,17 @@ from torch import nn
 from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile, record_function
 
+from srnlab.infer.fusion import FusedConv2d, FusedConvTranspose2d, InferenceFusion
+from srnlab.infer.memory import keep_freed_memory
 from srnlab.precision import AUTO, FP32, PrecisionChoice, autocast, cpu_name, resolve_precision
 
 MODULE_SCOPE = "module::"
-CONV_KINDS = {nn.ConvTranspose2d: "transposed convolutions", nn.Conv2d: "convolutions"}
+CONV_KINDS = {
+    nn.ConvTranspose2d: "transposed convolutions",
+    FusedConvTranspose2d: "transposed convolutions",
+    nn.Conv2d: "convolutions",
+    FusedConv2d: "convolutions",
+}
 OP_KINDS = (  # first match wins: substrings of aten operator names
     ("upsample", "resizes between scales"),
     ("interpolate", "resizes between scales"),
@@ -94,26 +108,35 @@ def breakdown(events: Iterable[FunctionEvent]) -> tuple[dict[str, float], dict[s
     return dict(kinds), dict(ops)
 
 
-def profile_forward(setting: Setting, size: tuple[int, int]) -> tuple[float, dict[str, float], dict[str, float]]:
+def profile_forward(setting: Setting, size: tuple[int, int]) -> tuple[dict[str, float], dict[str, float], str]:
+    """Seconds per kind of work and per operator, and a line on what the operators do not show."""
     device = torch.device("cpu")
     net, layout = prepare(build_net("sr_edrb3", device).eval(), setting, device)
-    label_convolutions(net)
     blur = layout(torch.rand(1, 3, *size))
     choice = PrecisionChoice(setting.precision, "benchmark")
+    with torch.inference_mode(), autocast(choice, device):
+        net = InferenceFusion(setting.fuse)(net)
+    label_convolutions(net)
 
     def forward() -> None:
         with torch.inference_mode(), autocast(choice, device):
             net(blur)
 
     forward()
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    forward()
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    faults, system = after.ru_minflt - before.ru_minflt, after.ru_stime - before.ru_stime
+    hidden = f"wall time {wall:.2f} s; {faults:,} minor page faults, {system:.2f} s of system CPU time (all threads)"
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         forward()
     kinds, ops = breakdown(prof.events())
-    return sum(kinds.values()), kinds, ops
+    return kinds, ops, hidden
 
 
-def table(title: str, total: float, kinds: dict[str, float], ops: dict[str, float], top: int) -> list[str]:
-    lines = [f"### {title}: {total:.2f} s of operator time", ""]
+def table(title: str, kinds: dict[str, float], ops: dict[str, float], hidden: str, top: int) -> list[str]:
+    total = sum(kinds.values())
+    lines = [f"### {title}: {total:.2f} s of operator time", "", f"Unprofiled pass: {hidden}.", ""]
     lines += ["| kind of work | seconds | share |", "|---|---:|---:|"]
     for kind, seconds in sorted(kinds.items(), key=lambda kv: -kv[1]):
         lines.append(f"| {kind} | {seconds:.3f} | {seconds / total:.0%} |")
@@ -128,19 +151,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, nargs=2, default=(720, 1280), metavar=("H", "W"))
     parser.add_argument("--top", type=int, default=12, help="operators listed per setting")
     parser.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
+    parser.add_argument("--system-malloc", action="store_true", help="leave glibc's thresholds (srnlab.infer.memory)")
     args = parser.parse_args(argv)
+    kept = not args.system_malloc and keep_freed_memory()
     auto = resolve_precision("auto", "cpu")
-    settings = [Setting(f"fast path (channels_last + {auto.precision})", AUTO, auto.precision),
-                Setting("channels_last fp32", True, FP32)]  # fmt: skip
+    fast = f"fast path (channels_last + {auto.precision})"
+    settings = [Setting(f"{fast}, plain modules", AUTO, auto.precision, fuse=False),
+                Setting(f"{fast}, fused convolutions", AUTO, auto.precision),
+                Setting("channels_last fp32, plain modules", True, FP32, fuse=False),
+                Setting("channels_last fp32, fused convolutions", True, FP32)]  # fmt: skip
     lines = [
         f"# SR-EDRB3 {args.size[0]}x{args.size[1]} forward, profiled",
         "",
         f"- CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        f"- freed memory kept for reuse (srnlab.infer.memory): {'yes' if kept else 'no'}",
         "",
     ]
     for setting in settings:
-        total, kinds, ops = profile_forward(setting, tuple(args.size))
-        lines += table(setting.name, total, kinds, ops, args.top)
+        kinds, ops, hidden = profile_forward(setting, tuple(args.size))
+        lines += table(setting.name, kinds, ops, hidden, args.top)
     report = "\n".join(lines)
     print(report)
     if args.out:

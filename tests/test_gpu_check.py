@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STEPS = ("bench-model", "loader", "table1", "precision-accuracy", "eval-32-true", "eval-bf16-mixed")
+STEPS = ("bench-model", "loader", "loader-on-device", "table1", "precision-accuracy", "eval-32-true", "eval-bf16-mixed")
 
 
 def test_gpu_check_dry_run_writes_every_result(tmp_path) -> None:
@@ -28,6 +28,7 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path) -> None:
     bench = (out / "bench-model.md").read_text()
     assert "matmul ceiling 32-true" in bench and "| sr_edrb3 train step 1x32^2 | default before: fp32 NCHW |" in bench
     assert "| smoke |" in (out / "loader.md").read_text()
+    assert "batches cut on the device (data.on_device=True" in (out / "loader-on-device.md").read_text()
     with (out / "table1.csv").open() as f:
         status = {row["id"]: row["status"] for row in csv.DictReader(f)}
     assert status["sr_edrb3"] == status["ss"] == "ok"

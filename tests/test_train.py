@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from srnlab.config import TABLE1_IDS, compose_config
+from srnlab.errors import ConfigError
 from srnlab.evaluation import evaluate
 from srnlab.lit.checkpoint_io import AtomicCheckpointIO
 from srnlab.lit.module import DeblurModule
@@ -80,6 +82,41 @@ def test_a_smoke_run_trains_with_each_loss(tmp_path, data_overrides, loss) -> No
     assert result.status == "ok" and result.global_step == 4
     saved = torch.load(tmp_path / loss / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert saved["hyper_parameters"]["model"]["loss"]["pixel"] == {"fft": "l1"}.get(loss, loss)
+
+
+def test_cuda_graphs_training_resumes_and_keeps_the_checkpoint_keys(tmp_path, data_overrides, monkeypatch) -> None:
+    """`model.cuda_graphs`: every training step goes through the compiled step (Dynamo + AOTAutograd here;
+    Inductor's CUDA graphs need a GPU), the checkpoint has the plain network's keys, and the run resumes."""
+    from srnlab.lit.graphed_step import GraphedLoss
+
+    monkeypatch.setattr(GraphedLoss, "compile_options", {"backend": "aot_eager", "dynamic": False})
+    calls = []
+    original = GraphedLoss.__call__
+    monkeypatch.setattr(GraphedLoss, "__call__", lambda self, *a: calls.append(1) or original(self, *a))
+    out = tmp_path / "graphs"
+    first = run_train(out, data_overrides, "model.cuda_graphs=true", "logger=csv", "test=false")
+    assert first.status == "ok" and first.global_step == 4 and len(calls) == 4
+    saved = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    plain = DeblurModule.from_config(compose_config("train", smoke(out, data_overrides))).state_dict()
+    assert saved.keys() == plain.keys()
+    longer = ("trainer.max_steps=6", "skip_finished=false")  # the finished job, continued from its last.ckpt
+    again = run_train(out, data_overrides, "model.cuda_graphs=true", "logger=csv", "test=false", *longer)
+    assert again.global_step == 6 and len(calls) == 6  # resumed at step 4: two more steps, not six
+
+
+def test_cuda_graphs_refuse_gradient_accumulation(tmp_path, data_overrides) -> None:
+    with pytest.raises(ConfigError, match="accumulate_grad_batches"):
+        run_train(tmp_path / "acc", data_overrides, "model.cuda_graphs=true", "+trainer.accumulate_grad_batches=2")
+
+
+def test_batches_cut_on_the_device_train_a_smoke_run(tmp_path, data_overrides) -> None:
+    from srnlab.data.device_batches import DeviceBatches
+
+    result = run_train(tmp_path / "on_device", data_overrides, "data.on_device=true", "logger=csv", "test=false")
+    assert result.status == "ok" and result.global_step == 4
+    datamodule = instantiate(compose_config("train", smoke(tmp_path, data_overrides, "data.on_device=true")).data)
+    datamodule.setup("fit")
+    assert isinstance(datamodule.train_dataloader().dataset, DeviceBatches)
 
 
 def test_wandb_offline_run_holds_validation_psnr_and_grouping(tmp_path, data_overrides) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from srnlab.cli import add_trust_option
 from srnlab.cli.runtime import user_errors
 from srnlab.image_io import MAX_PIXELS
+from srnlab.infer.memory import keep_freed_memory
 from srnlab.infer.photos import AUTO, DEFAULT_OVERLAP, deblur_files
 from srnlab.infer.tiling import TILE_MULTIPLE
 
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_trust_option(parser, "--ckpt")
     args = parser.parse_args(argv)
+    keep_freed_memory()
     with user_errors("srn-deblur", "--out <folder>"):
         written, failed, skipped = deblur_files(
             args.ckpt, args.inputs, args.out, args.device, tile=args.tile, overlap=args.overlap,

@@ -17,7 +17,9 @@ from srnlab.runs.files import write_hydra_record
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def app(cfg: DictConfig) -> float:
     from srnlab.evaluation import evaluate
+    from srnlab.infer.memory import keep_freed_memory
 
+    keep_freed_memory()
     with discard_if_untouched(Path(cfg.paths.output_dir)):
         write_hydra_record(Path(cfg.paths.output_dir), cfg)
         return evaluate(cfg)["mean_psnr"]

@@ -21,9 +21,11 @@ from srnlab.runs.files import run_folder_lock, write_hydra_record
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def app(cfg: DictConfig) -> float | None:
     """One job: the folder is locked first, so that a job refused for a busy folder never touches it."""
+    from srnlab.infer.memory import keep_freed_memory
     from srnlab.lit.callbacks import Interrupted
     from srnlab.training import assign_job_gpu, train
 
+    keep_freed_memory()
     folder = Path(cfg.paths.output_dir)
     try:
         with run_folder_lock(folder), discard_if_untouched(folder):

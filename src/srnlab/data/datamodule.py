@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,12 +14,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
+from srnlab.data.device_batches import DeviceBatches
 from srnlab.data.gopro import GoProPairs
 from srnlab.data.pairs import PairDataset
 from srnlab.data.synth import ensure_synthetic_dataset
 from srnlab.data.transforms import eval_transform, train_transform
 from srnlab.errors import ConfigError
 from srnlab.image_io import probe_image
+
+log = logging.getLogger(__name__)
 
 
 class DeblurDataModule(pl.LightningDataModule):
@@ -41,6 +45,9 @@ class DeblurDataModule(pl.LightningDataModule):
             otherwise end an epoch every few steps, and at every epoch start the loader workers stall the
             GPU; measured with `benchmarks/bench_loader.py` (docs/speed.md).
         val_max_images: validate on N test pairs evenly spaced over the sorted split, or all if None.
+        on_device: cut the training batches on the training device from pairs loaded there once
+            (srnlab.data.device_batches): true, false, or auto (on a GPU, when the pairs take at most a quarter
+            of its free memory).
         synthesize: a synthetic-set recipe (`srnlab.data.synth.Recipe.of` settings: n_train, n_test,
             seed, size, sources, ...). If given, `prepare_data` generates the set into `root` when it is
             missing or was made with another recipe, and reuses it otherwise. It writes the GOPRO layout.
@@ -66,8 +73,11 @@ class DeblurDataModule(pl.LightningDataModule):
         synthesize: Mapping[str, Any] | None = None,
         train_repeats: int = 1,
         pairs: Mapping[str, Any] | None = None,
+        on_device: bool | str = False,
     ) -> None:
         super().__init__()
+        if on_device not in (True, False, "auto"):
+            raise ConfigError(f"data.on_device must be true, false or auto, got {on_device!r}")
         synthesize, pairs = (_plain(node) for node in (synthesize, pairs))
         self.save_hyperparameters()
         self.root = Path(root)
@@ -119,9 +129,39 @@ class DeblurDataModule(pl.LightningDataModule):
         synthetic or user sets) the one smaller batch is kept instead.
         """
         train_set = self._require(self.train_set, "fit")
+        device = self._batch_device(train_set)
+        if device is not None:
+            return DataLoader(self._device_batches(device), batch_size=None)
         drop_last = len(train_set) >= self.hparams.batch_size
         epoch = RepeatedDataset(train_set, self.hparams.train_repeats)
         return self._loader(epoch, self.hparams.batch_size, shuffle=True, drop_last=drop_last)
+
+    def _batch_device(self, train_set: PairDataset) -> torch.device | None:
+        """Where `data.on_device` has the batches cut: the trainer's device, or None for the DataLoader."""
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        setting = self.hparams.on_device
+        if setting is False or (setting == "auto" and device.type != "cuda"):
+            return None
+        if setting == "auto":
+            needed = sum(2 * 3 * s.height * s.width for s in map(probe_image, (p.blur for p in train_set.pairs)))
+            free = torch.cuda.mem_get_info(device)[0]
+            if needed > free / 4:
+                log.info("data.on_device=auto: %d MB of pairs, %d MB free: DataLoader", needed >> 20, free >> 20)
+                return None
+        return device
+
+    def _device_batches(self, device: torch.device) -> DeviceBatches:
+        hp, trainer = self.hparams, self.trainer
+        batches = DeviceBatches(
+            self.pairs("train"), device, hp.batch_size, hp.crop_size, hp.hflip, hp.vflip, hp.rot90, hp.train_repeats,
+            seed=torch.initial_seed() % 2**31,
+            rank=trainer.global_rank if trainer is not None else 0,
+            world_size=trainer.world_size if trainer is not None else 1,
+        )  # fmt: skip
+        batches.epoch = trainer.current_epoch if trainer is not None else 0
+        log.info("data.on_device: %d training pairs (%d MB) on %s", len(batches.images), batches.nbytes >> 20, device)
+        return batches
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self._require(self.val_set, "validate"), self.hparams.val_batch_size)

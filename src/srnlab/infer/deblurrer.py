@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from srnlab.infer.fusion import InferenceFusion
 from srnlab.infer.self_ensemble import self_ensemble
 from srnlab.precision import AUTO, resolve_channels_last
 from srnlab.runs.weights import load_network
@@ -48,13 +49,17 @@ def deblur(net: nn.Module, blur: Tensor, channels_last: bool, ensemble: bool = F
 
 class Deblurrer(nn.Module):
     """A trained network ready to deblur: eval mode, fp32 weights in the layout measured fastest for inference
-    on its device. `hparams` are those its file was saved with (at least the net config and the variant)."""
+    on its device, run through oneDNN's fused convolutions on a CPU (`fuse`, srnlab.infer.fusion). `hparams`
+    are those its file was saved with (at least the net config and the variant)."""
 
-    def __init__(self, net: nn.Module, hparams: Mapping[str, Any], self_ensemble: bool = False) -> None:
+    def __init__(
+        self, net: nn.Module, hparams: Mapping[str, Any], self_ensemble: bool = False, fuse: bool | str = AUTO
+    ) -> None:
         super().__init__()
         self.net = net
         self.hparams = dict(hparams)
         self.self_ensemble = self_ensemble
+        self.fusion = InferenceFusion(fuse)
         self.use_layout_for(next(net.parameters()).device)
         self.eval()
 
@@ -62,7 +67,7 @@ class Deblurrer(nn.Module):
         self.channels_last = use_layout(self.net, self.hparams.get("channels_last", AUTO), device, training=False)
 
     def forward(self, blur: Tensor) -> Tensor:
-        return deblur(self.net, blur, self.channels_last, self.self_ensemble)
+        return deblur(self.fusion(self.net), blur, self.channels_last, self.self_ensemble)
 
     @classmethod
     def load(
@@ -72,7 +77,8 @@ class Deblurrer(nn.Module):
         *,
         trust: bool = False,
         self_ensemble: bool = False,
+        fuse: bool | str = AUTO,
     ) -> Deblurrer:
         """From a training checkpoint (read weights-only unless `trust`) or a safetensors weights file."""
         net, hparams = load_network(path, map_location, trust=trust)
-        return cls(net, hparams, self_ensemble)
+        return cls(net, hparams, self_ensemble, fuse)

@@ -21,6 +21,8 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from srnlab.infer.memory import reusable_bytes
+
 TILE_MULTIPLE = 16
 MIN_AUTO_TILE = 256  # smaller tiles would spend most of their time on the overlap
 
@@ -177,12 +179,14 @@ def available_cpu_bytes() -> int:
 
 
 def resident_bytes() -> int:
-    """This process's resident memory now (0 where /proc is missing: the cap then counts activations only)."""
+    """The memory this process holds now: resident pages less what the allocator keeps free for reuse
+    (srnlab.infer.memory); 0 where /proc is missing (the cap then counts activations only)."""
     try:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            resident = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return 0
+    return max(resident - reusable_bytes(), 0)
 
 
 def memory_budget(device: torch.device, reserved: int = 0) -> int:

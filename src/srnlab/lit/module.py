@@ -13,7 +13,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
+from srnlab.errors import ConfigError
 from srnlab.infer.deblurrer import deblur, in_layout, use_layout
+from srnlab.infer.fusion import InferenceFusion
+from srnlab.lit.graphed_step import GraphedLoss
 from srnlab.lit.losses import build_loss
 from srnlab.lit.metrics import (
     DEFAULT_METRICS,
@@ -28,7 +31,7 @@ from srnlab.runs.weights import check_tensors_fit, read_network
 
 MODEL_DEFAULTS: dict[str, Any] = {  # what a `model` node from before an option existed was trained with
     "optimizer": {}, "scheduler": {}, "loss": None, "recurrent_grad_clip": None, "channels_last": "auto",
-    "compile": False, "metrics": None, "crop_border": 0, "self_ensemble": False,
+    "fuse": "auto", "compile": False, "cuda_graphs": False, "metrics": None, "crop_border": 0, "self_ensemble": False,
 }  # fmt: skip
 
 
@@ -53,6 +56,7 @@ class DeblurModule(pl.LightningModule):
         self.save_hyperparameters({"model": model, "variant": dict(variant) if variant else None})
         self.net = instantiate(model["net"])
         self.loss_fn = build_loss(model["loss"])
+        self.fusion = InferenceFusion(model["fuse"])
         self.use_layout_for(torch.device("cpu"), training=False)
         self.metric_names = check_metrics(model["metrics"] or DEFAULT_METRICS)
         self.crop_border = check_crop_border(model["crop_border"])
@@ -60,6 +64,7 @@ class DeblurModule(pl.LightningModule):
         self.test_scores, self.test_blur_scores = self._image_scores(), self._image_scores()
         self.test_records: list[dict[str, Any]] = []
         self._compiled = False
+        self.graphed_loss: GraphedLoss | None = None
 
     def _image_scores(self) -> ImageScores:
         return ImageScores(self.metric_names, self.crop_border)
@@ -81,8 +86,9 @@ class DeblurModule(pl.LightningModule):
         return {**self.settings, "variant": self.hparams.variant}
 
     def forward(self, blur: Tensor) -> Tensor:
-        """The deblurred image (srnlab.infer.deblurrer.deblur), self-ensembled with `model.self_ensemble`."""
-        return deblur(self.net, blur, self.channels_last, bool(self.settings["self_ensemble"]))
+        """The deblurred image (srnlab.infer.deblurrer.deblur), self-ensembled with `model.self_ensemble`; on a
+        CPU, outside training, through oneDNN's fused convolutions (`model.fuse`, srnlab.infer.fusion)."""
+        return deblur(self.fusion(self.net), blur, self.channels_last, bool(self.settings["self_ensemble"]))
 
     def use_layout_for(self, device: torch.device, training: bool) -> None:
         """The weights' memory layout for this device and task (`model.channels_last`, srnlab.infer.deblurrer)."""
@@ -93,17 +99,35 @@ class DeblurModule(pl.LightningModule):
         self.use_layout_for(self.trainer.strategy.root_device, training=stage == "fit")
 
     def configure_model(self) -> None:
-        """Compile the network in place (`model.compile`): state-dict keys, checkpoints and resume stay as
-        they are, only the calls go through TorchInductor. Static shapes: training crops have one size, and
-        torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (docs/speed.md)."""
+        """Compile the network in place (`model.compile`), or only the training step's forward and loss, replayed
+        from CUDA graphs (`model.cuda_graphs`, srnlab.lit.graphed_step): state-dict keys, checkpoints and resume
+        stay as they are, only the calls go through TorchInductor. Static shapes: training crops have one size,
+        and torch 2.11's Inductor failed on the symbolic sizes of the per-scale padding (docs/speed.md)."""
+        if self.settings["cuda_graphs"] and self.settings["compile"]:
+            raise ConfigError(
+                "model.cuda_graphs compiles the training step itself: set model.compile=false to use it, or "
+                "model.cuda_graphs=false to compile the whole network"
+            )
+        if self.settings["cuda_graphs"] and self.graphed_loss is None:
+            self.graphed_loss = GraphedLoss(self.net, self.loss_fn)
         if self.settings["compile"] and not self._compiled:
             self.net.compile(dynamic=False)
             self._compiled = True
 
+    def loss_of(self, blur: Tensor, sharp: Tensor) -> Tensor:
+        return self.loss_fn(self.net(blur), sharp)
+
+    def on_fit_start(self) -> None:
+        if self.graphed_loss is not None and self.trainer.accumulate_grad_batches > 1:
+            raise ConfigError(
+                "model.cuda_graphs replays each step's gradients in the same memory, so they cannot be accumulated "
+                f"over batches: set trainer.accumulate_grad_batches=1 (got {self.trainer.accumulate_grad_batches}) "
+                "or model.cuda_graphs=false"
+            )
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        outputs = self.net(in_layout(batch["blur"], self.channels_last))
-        sharp = in_layout(batch["sharp"], self.channels_last)
-        loss = self.loss_fn(outputs, sharp)
+        blur, sharp = (in_layout(batch[key], self.channels_last) for key in ("blur", "sharp"))
+        loss = (self.graphed_loss or self.loss_of)(blur, sharp)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["blur"].shape[0])
         return loss
 

@@ -17,12 +17,16 @@ class TFSameConv2d(nn.Conv2d):
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int) -> None:
         super().__init__(in_ch, out_ch, kernel_size, stride=stride, padding=0)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def same_pads(self, x: Tensor) -> list[int]:
+        """F.pad's (left, right, top, bottom) for `x`: TF's 'SAME' padding of this convolution."""
         pads: list[int] = []
         for size, k, s in reversed(list(zip(x.shape[-2:], self.kernel_size, self.stride, strict=True))):
             total = max((-(-size // s) - 1) * s + k - size, 0)
             pads += [total // 2, total - total // 2]
-        return super().forward(F.pad(x, pads))
+        return pads
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(F.pad(x, self.same_pads(x)))
 
 
 def conv(in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, padding: str = "symmetric") -> nn.Conv2d:
