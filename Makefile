@@ -73,7 +73,7 @@ pretrained: $(STAMP) ## Train the shipped SR-EDRB3 in its 3 stages (about 2 hour
 	$(BIN)/srn-export $(LOG_DIR)/pretrained/checkpoints/last.ckpt --out src/srnlab/pretrained/sr_edrb3_synthetic.safetensors
 	$(BIN)/python -m srnlab.studies.pretrained_card --run $(LOG_DIR)/pretrained-stage1 $(LOG_DIR)/pretrained-stage2 $(LOG_DIR)/pretrained
 
-gpu-check: $(STAMP) ## GPU evidence of the speed work (about 8 min on one H100), written to ablations/results/gpu-check/
+gpu-check: $(STAMP) ## GPU evidence of the speed work (about 10 min on one H100), written to ablations/results/gpu-check/
 	PY=$(BIN)/python bash benchmarks/gpu_check.sh
 
 gpu-check-dry-run: $(STAMP) ## The gpu-check script on the CPU at smoke size (results in logs/gpu-check-dry-run/)

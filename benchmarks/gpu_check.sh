@@ -11,7 +11,9 @@
 # Everything lands in $GPU_CHECK_OUT (default ablations/results/gpu-check/). Each step has a time limit and a
 # failing step is recorded in summary.md, so one broken path does not hide the others' results.
 # GPU_CHECK_DRY_RUN=1 runs the same steps on the CPU at smoke size (what the tests do), without compiling.
-# GPU_CHECK_STEPS="bench-graphs loader-on-device" runs only the steps named (default: all).
+# GPU_CHECK_STEPS="bench-graphs loader-on-device" runs only the steps named (default: all) and adds to
+# summary.md instead of starting it anew, so a check can be split over calls shorter than the whole (the eval
+# steps need table1 in the same call).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,11 @@ else
     LIMIT_BENCH=60 LIMIT_COMPILE=90 LIMIT_GRAPHS=120 LIMIT_LOADER=45 LIMIT_TABLE=220 LIMIT_EVAL=20 LIMIT_ACCURACY=75
 fi
 
+# wanted NAME: whether GPU_CHECK_STEPS (if set) names this step
+wanted() {
+    [[ -z ${GPU_CHECK_STEPS:-} || " $GPU_CHECK_STEPS " == *" $1 "* ]]
+}
+
 mkdir -p "$OUT" "$WORK"
 SUMMARY="$OUT/summary.md"
 {
@@ -50,16 +57,20 @@ SUMMARY="$OUT/summary.md"
         echo '```'
     fi
     "$PY" -c "import torch, pytorch_lightning as pl; print(f'- torch {torch.__version__}, CUDA {torch.version.cuda}, Lightning {pl.__version__}')"
-} > "$SUMMARY"
+    [[ -n ${GPU_CHECK_STEPS:-} ]] && echo "- steps: $GPU_CHECK_STEPS"
+} > "$WORK/summary-head.md"
+if [[ -n ${GPU_CHECK_STEPS:-} ]]; then
+    cat "$WORK/summary-head.md" >> "$SUMMARY"
+else
+    cp "$WORK/summary-head.md" "$SUMMARY"
+fi
 
 # step NAME LIMIT_S COMMAND...: run with a time limit, keep its log, and record how it ended (unless
 # GPU_CHECK_STEPS names other steps only).
 step() {
     local name=$1 limit=$2
     shift 2
-    if [[ -n ${GPU_CHECK_STEPS:-} && " $GPU_CHECK_STEPS " != *" $name "* ]]; then
-        return 0
-    fi
+    wanted "$name" || return 0
     local started=$SECONDS
     echo "== $name (limit ${limit}s)"
     timeout --signal=INT --kill-after=20 "$limit" "$@" > "$WORK/$name.log" 2>&1
@@ -85,17 +96,23 @@ SWEEP="$WORK/runs"
 step table1 "$LIMIT_TABLE" "$PY" -m srnlab.cli.train --config-name table1 \
     profile="$PROFILE" logger=csv paths.log_dir="$SWEEP" hydra.sweep.dir="$SWEEP/table1" \
     experiment=table1/sr_edrb3,table1/ss "${DATA_ARGS[@]}"
-"$PY" -m srnlab.cli.table1 --runs "$SWEEP/table1" --out "$OUT" > "$WORK/table.log" 2>&1 \
-    || echo "- table: srn-table1 failed (see $WORK/table.log)" >> "$SUMMARY"
+if wanted table1; then
+    "$PY" -m srnlab.cli.table1 --runs "$SWEEP/table1" --out "$OUT" > "$WORK/table.log" 2>&1 \
+        || echo "- table: srn-table1 failed (see $WORK/table.log)" >> "$SUMMARY"
+fi
 
 step precision-accuracy "$LIMIT_ACCURACY" "$PY" benchmarks/precision_accuracy.py "${ACCURACY_ARGS[@]}" "${DATA_ARGS[@]}"
-grep -E '^(\||bf16 - fp32|[a-z0-9_]+, profile)' "$WORK/precision-accuracy.log" > "$OUT/precision-accuracy.md"
+if wanted precision-accuracy; then
+    grep -E '^(\||bf16 - fp32|[a-z0-9_]+, profile)' "$WORK/precision-accuracy.log" > "$OUT/precision-accuracy.md"
+fi
 
 # the best checkpoint of the job that stands for SR-EDRB3 in the table (table1.lead_seed), whichever seed it ran
 BEST=$("$PY" -c 'import sys; from pathlib import Path; from srnlab.report.sweep import Sweep
 job = Sweep.read(Path(sys.argv[1])).results.get("sr_edrb3")
 print(job.best_ckpt if job is not None and job.ok and job.best_ckpt else "")' "$SWEEP/table1" 2>/dev/null)
-if [[ -n $BEST ]]; then
+if ! wanted table1; then
+    :
+elif [[ -n $BEST ]]; then
     for precision in 32-true bf16-mixed; do
         step "eval-$precision" "$LIMIT_EVAL" "$PY" -m srnlab.cli.evaluate ckpt_path="$BEST" profile="$PROFILE" \
             experiment=table1/sr_edrb3 logger=none hydra.run.dir="$WORK/eval-$precision" \

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -107,6 +108,19 @@ def test_inference_fusion_is_used_only_where_it_applies() -> None:
     with torch.no_grad():
         assert InferenceFusion(False)(net) is net
         assert fusion(net.train()) is net
+
+
+def test_a_module_that_has_fused_copies_and_pickles(smoke_checkpoint) -> None:
+    """oneDNN's re-ordered weights cannot be copied: the fused copy is left behind and remade on use."""
+    deblurrer = Deblurrer.load(smoke_checkpoint)
+    blur = torch.rand(1, 3, 24, 32)
+    with torch.inference_mode():
+        expected = deblurrer(blur)
+    assert deblurrer.fusion._net is not None
+    for twin in (copy.deepcopy(deblurrer), pickle.loads(pickle.dumps(deblurrer))):
+        assert twin.fusion._net is None
+        with torch.inference_mode():
+            torch.testing.assert_close(twin(blur), expected)
 
 
 def test_inference_fusion_follows_changed_weights() -> None:

@@ -34,3 +34,15 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path) -> None:
     assert status["sr_edrb3"] == status["ss"] == "ok"
     assert "bf16 - fp32 test PSNR" in (out / "precision-accuracy.md").read_text()
     assert (work / "sr_edrb3-best.ckpt").is_file()
+
+    # a check split over two calls: the second runs only the step named and adds to the summary
+    accuracy = (out / "precision-accuracy.md").read_text()
+    env["GPU_CHECK_STEPS"] = "loader-on-device"
+    proc = subprocess.run(
+        ["bash", "benchmarks/gpu_check.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = (out / "summary.md").read_text()
+    assert again.startswith(summary) and "- steps: loader-on-device" in again
+    assert again.count("- loader-on-device: exit 0 ") == 2 and again.count("- table1: exit") == 1
+    assert (out / "precision-accuracy.md").read_text() == accuracy

@@ -123,6 +123,14 @@ class InferenceFusion:
         self._key: tuple | None = None
         self._net: nn.Module | None = None
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles (of a module that holds this) leave the fused copy behind: oneDNN's re-ordered
+        weights have no storage to copy, and the copy is remade on its first inference anyway."""
+        return {"requested": self.requested, "_key": None, "_net": None}
+
+    def __deepcopy__(self, memo: dict) -> InferenceFusion:
+        return InferenceFusion(self.requested)
+
     def __call__(self, net: nn.Module) -> nn.Module:
         dtype = self.dtype_for(net)
         if dtype is None:
