@@ -47,12 +47,14 @@ def test_default_smoke_sweep_through_make(tmp_path) -> None:
     assert [r["id"] for r in rows] == list(TABLE1_IDS) and all(r["status"] == "ok" for r in rows)
 
 
-def test_compiled_training_resumes_and_its_checkpoint_loads_uncompiled(tmp_path) -> None:
-    """`model.compile=true` (TorchInductor, needs a C++ compiler) trains, resumes from its own last.ckpt, and
-    writes state-dict keys that an uncompiled module loads (no `_orig_mod.` prefixes)."""
+@pytest.mark.parametrize("option", ["model.compile=true", "model.cuda_graphs=true"])
+def test_compiled_training_resumes_and_its_checkpoint_loads_uncompiled(tmp_path, option) -> None:
+    """`model.compile=true` and `model.cuda_graphs=true` (TorchInductor, needs a C++ compiler; on a CPU the
+    graphed step compiles without graphs) train, resume from their own last.ckpt, and write state-dict keys that
+    an uncompiled module loads (no `_orig_mod.` prefixes)."""
     out = tmp_path / "run"
     overrides = [
-        "profile=smoke", "model.compile=true", "logger=csv", f"paths.output_dir={out}",
+        "profile=smoke", option, "logger=csv", f"paths.output_dir={out}",
         f"data.root={tmp_path}/data", "data.synthesize.n_train=4", "data.synthesize.n_test=2",
         "data.synthesize.size=[64,80]", "test=false",
     ]  # fmt: skip
