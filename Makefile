@@ -28,7 +28,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project into it
 
-test: $(STAMP) ## Lint and run the default test suite (7 minutes on the 2-core AMX Xeon, measured idle; about 12-15 on an AVX2-only one)
+test: $(STAMP) ## Lint and run the default test suite (8-10 minutes on the 2-core AMX Xeon, measured idle; 10 with its libraries held to AVX2)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/pytest -m "not slow"

@@ -73,6 +73,7 @@ def test_fused_flat_body_replaces_every_convolution() -> None:
     assert sum(isinstance(m, FusedConv2d) and m.relu for m in fast.modules()) == 41  # 42 plain convs, last linear
 
 
+@pytest.mark.skipif(not fusion_available(torch.bfloat16), reason="oneDNN fuses bf16 only on AVX-512 or AVX-NE-CONVERT")
 def test_fused_bf16_is_as_close_to_fp32_as_autocast_is() -> None:
     """The shipped network on a blurred photograph: oneDNN's bf16 kernels with fused post-ops round no worse
     than autocast's separate convolution, ReLU and addition (each rounding to bf16)."""
@@ -101,7 +102,10 @@ def test_inference_fusion_is_used_only_where_it_applies() -> None:
         first = fusion(net)
         assert first is not net and fusion(net) is first  # made once, then reused
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            assert next(m for m in fusion(net).modules() if isinstance(m, FusedConv2d)).dtype == torch.bfloat16
+            if fusion_available(torch.bfloat16):
+                assert next(m for m in fusion(net).modules() if isinstance(m, FusedConv2d)).dtype == torch.bfloat16
+            else:  # a CPU whose oneDNN has no fused bf16 kernels: autocast's plain convolutions
+                assert fusion(net) is net
         with torch.autocast("cpu", dtype=torch.float16):
             assert fusion(net) is net
     assert fusion(net) is net  # gradients on: training or a backward through the output

@@ -11,6 +11,7 @@ re-ordered weights are a frozen copy, valid only while the parameters do not cha
 from __future__ import annotations
 
 import copy
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -22,9 +23,19 @@ from srnlab.models.blocks import ResBlock, TFSameConv2d
 _ops = torch.ops.mkldnn
 
 
-def fusion_available() -> bool:
-    """Whether this torch build has oneDNN's fused convolution operators (every x86 CPU wheel has)."""
-    return torch.backends.mkldnn.is_available() and hasattr(_ops, "_convolution_pointwise")
+@functools.cache
+def fusion_available(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether oneDNN's fused convolutions run here in `dtype`. Every x86 CPU wheel has them in fp32; in bf16
+    oneDNN refuses them on CPUs without AVX-512 (BW, VL, DQ) or AVX-NE-CONVERT, which autocast's convolution
+    still serves (emulated, slowly), so a tiny fused convolution is tried once."""
+    if not (torch.backends.mkldnn.is_available() and hasattr(_ops, "_convolution_pointwise")):
+        return False
+    try:
+        with torch.no_grad():
+            FusedConv2d(nn.Conv2d(1, 1, 1), dtype, relu=True)(torch.zeros(1, 1, 1, 1))
+    except RuntimeError:
+        return False
+    return True
 
 
 class FusedConv2d(nn.Module):
@@ -144,13 +155,11 @@ class InferenceFusion:
     def dtype_for(self, net: nn.Module) -> torch.dtype | None:
         """The dtype to pack the weights in for this call, or None to run `net` as it is."""
         params = list(net.parameters())
-        if self.requested is False or net.training or torch.is_grad_enabled() or not fusion_available():
+        if self.requested is False or net.training or torch.is_grad_enabled():
             return None
         if not params or any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
             return None
         if getattr(net, "_compiled_call_impl", None) is not None:  # model.compile: Inductor fuses on its own
             return None
-        if not torch.is_autocast_enabled("cpu"):
-            return torch.float32
-        dtype = torch.get_autocast_dtype("cpu")
-        return dtype if dtype == torch.bfloat16 else None
+        dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else torch.float32
+        return dtype if dtype in (torch.float32, torch.bfloat16) and fusion_available(dtype) else None
