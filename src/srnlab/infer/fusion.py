@@ -27,13 +27,14 @@ _ops = torch.ops.mkldnn
 def fusion_available(dtype: torch.dtype = torch.float32) -> bool:
     """Whether oneDNN's fused convolutions run here in `dtype`. Every x86 CPU wheel has them in fp32; in bf16
     oneDNN refuses them on CPUs without AVX-512 (BW, VL, DQ) or AVX-NE-CONVERT, which autocast's convolution
-    still serves (emulated, slowly), so a tiny fused convolution is tried once."""
+    still serves (emulated, slowly), so a tiny fused convolution is tried once. The operators are torch's
+    private ones (what Inductor emits for CPUs): a torch that changes them turns fusion off, not inference."""
     if not (torch.backends.mkldnn.is_available() and hasattr(_ops, "_convolution_pointwise")):
         return False
     try:
         with torch.no_grad():
             FusedConv2d(nn.Conv2d(1, 1, 1), dtype, relu=True)(torch.zeros(1, 1, 1, 1))
-    except RuntimeError:
+    except (RuntimeError, TypeError):  # refused here, or a torch whose private operators changed signature
         return False
     return True
 
