@@ -153,13 +153,14 @@ class DeblurDataModule(pl.LightningDataModule):
 
     def _device_batches(self, device: torch.device) -> DeviceBatches:
         hp, trainer = self.hparams, self.trainer
+        rank, world_size, epoch = (0, 1, 0) if trainer is None else (
+            trainer.global_rank, trainer.world_size, trainer.current_epoch
+        )  # fmt: skip
         batches = DeviceBatches(
             self.pairs("train"), device, hp.batch_size, hp.crop_size, hp.hflip, hp.vflip, hp.rot90, hp.train_repeats,
-            seed=torch.initial_seed() % 2**31,
-            rank=trainer.global_rank if trainer is not None else 0,
-            world_size=trainer.world_size if trainer is not None else 1,
+            seed=torch.initial_seed() % 2**31, rank=rank, world_size=world_size,
         )  # fmt: skip
-        batches.epoch = trainer.current_epoch if trainer is not None else 0
+        batches.epoch = epoch
         log.info("data.on_device: %d training pairs (%d MB) on %s", len(batches.images), batches.nbytes >> 20, device)
         return batches
 

@@ -21,6 +21,7 @@ from srnlab.errors import ConfigError
 from srnlab.models.blocks import ResBlock, TFSameConv2d
 
 _ops = torch.ops.mkldnn
+_CONVS = (nn.Conv2d, TFSameConv2d)  # exact types: a subclass may change what forward computes
 
 
 @functools.cache
@@ -106,11 +107,11 @@ def fused(module: nn.Module, dtype: torch.dtype) -> nn.Module:
         return FusedResBlock(module, dtype)
     if isinstance(module, nn.Sequential) and len(module) == 2 and isinstance(module[1], nn.ReLU):
         layer = module[0]
-        if type(layer) in (nn.Conv2d, TFSameConv2d):
+        if type(layer) in _CONVS:
             return FusedConv2d(layer, dtype, relu=True)
         if type(layer) is nn.ConvTranspose2d:
             return FusedConvTranspose2d(layer, dtype, relu=True)
-    if type(module) in (nn.Conv2d, TFSameConv2d):
+    if type(module) in _CONVS:
         return FusedConv2d(module, dtype)
     if type(module) is nn.ConvTranspose2d:
         return FusedConvTranspose2d(module, dtype)

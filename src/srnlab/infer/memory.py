@@ -11,6 +11,7 @@ training command does anyway.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import platform
@@ -28,12 +29,17 @@ class _MallInfo2(ctypes.Structure):
     )]  # fmt: skip
 
 
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """This process's C library where it is glibc, else None (`platform.libc_ver` reads the interpreter's
+    binary: once is enough; the tile planner asks on every image)."""
+    return ctypes.CDLL(None) if platform.libc_ver()[0] == "glibc" else None
+
+
 def reusable_bytes() -> int:
     """Bytes glibc holds free for the next allocations (mallinfo2's fordblks; 0 where it cannot say). Kept
     memory stays resident, so what the process really holds is its resident size less this."""
-    if platform.libc_ver()[0] != "glibc":
-        return 0
-    mallinfo2 = getattr(ctypes.CDLL(None), "mallinfo2", None)  # glibc >= 2.33
+    mallinfo2 = getattr(_glibc(), "mallinfo2", None)  # glibc >= 2.33
     if mallinfo2 is None:
         return 0
     mallinfo2.restype = _MallInfo2
@@ -47,7 +53,7 @@ def keep_freed_memory() -> bool:
     if choice not in ("keep", "system"):
         log.warning("%s=%s is neither keep nor system: glibc's thresholds are left as they are", SWITCH, choice)
         return False
-    if choice == "system" or platform.libc_ver()[0] != "glibc":
+    libc = _glibc()
+    if choice == "system" or libc is None:
         return False
-    libc = ctypes.CDLL(None)
     return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))

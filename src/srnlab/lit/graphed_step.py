@@ -16,20 +16,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-LossFn = Callable[[list[Tensor], Tensor], Tensor]
+StepLoss = Callable[[Tensor, Tensor], Tensor]  # (blur, sharp) -> the loss of the network's outputs
 
 
 class GraphedLoss:
-    """`loss_fn(net(blur), sharp)`, compiled once for the shapes of the training batches."""
+    """A training step's loss function (forward + loss), compiled once for the shapes of the training batches."""
 
     compile_options: ClassVar[dict[str, Any]] = {"mode": "reduce-overhead", "dynamic": False}
 
-    def __init__(self, net: nn.Module, loss_fn: LossFn) -> None:
-        def loss_of(blur: Tensor, sharp: Tensor) -> Tensor:
-            return loss_fn(net(blur), sharp)
-
+    def __init__(self, loss_of: StepLoss) -> None:
         self.compiled = torch.compile(loss_of, **self.compile_options)
 
     def __call__(self, blur: Tensor, sharp: Tensor) -> Tensor:

@@ -109,7 +109,7 @@ class DeblurModule(pl.LightningModule):
                 "model.cuda_graphs=false to compile the whole network"
             )
         if self.settings["cuda_graphs"] and self.graphed_loss is None:
-            self.graphed_loss = GraphedLoss(self.net, self.loss_fn)
+            self.graphed_loss = GraphedLoss(self.loss_of)
         if self.settings["compile"] and not self._compiled:
             self.net.compile(dynamic=False)
             self._compiled = True
